@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build and the tests need, and nothing
+# when all are present already (so make targets can call it every time).
+# Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential pkg-config libssl-dev
+  # sanitizers and fuzzers (clang's runtime carries libFuzzer, ASan, UBSan)
+  clang llvm libclang-rt-14-dev
+  # tests: Debian's python3 with pytest, and real clients
+  python3 python3-pytest curl ca-certificates
+  # format check
+  clang-format
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists; refresh them once if an install fails.
+if ! $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,44 @@
+"""Shared fixtures: the binaries under test and helpers to run them.
+
+RPXY_BUILD names the build directory (build, build/asan, ...) whose binaries
+the suite runs; paths are relative to the repository root.
+"""
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = REPO / os.environ.get("RPXY_BUILD", "build")
+RPXY = BUILD / "rpxy"
+
+
+def run_rpxy(*args, env=None, timeout=30, cwd=None):
+    """Runs rpxy to completion; returns the CompletedProcess (text mode)."""
+    full_env = dict(os.environ)
+    full_env.pop("RUST_LOG", None)
+    full_env.pop("RPXY_LOG", None)
+    if env:
+        full_env.update(env)
+    return subprocess.run([str(RPXY), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=full_env, cwd=cwd)
+
+
+@pytest.fixture
+def write_config(tmp_path):
+    """Writes TOML text to a file in a temporary directory; returns its path."""
+    def write(text, name="config.toml"):
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+    return write
+
+
+@pytest.fixture
+def check(write_config):
+    """Runs `rpxy --config FILE --check` on TOML text."""
+    def run(text):
+        path = write_config(text)
+        return path, run_rpxy("--config", path, "--check")
+    return run
