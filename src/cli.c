@@ -36,8 +36,8 @@ static enum cli_action usage_error(FILE *err, const char *fmt, const char *arg)
 }
 
 /* Matches "-c", "--config" and "--config=VALUE"; returns the value or NULL. */
-static int take_value(const char *opt, const char *s, const char *l, int *i, int argc,
-                      char **argv, const char **value)
+static int take_value(const char *opt, const char *s, const char *l, int *i, int argc, char **argv,
+                      const char **value)
 {
     size_t ll = strlen(l);
     if (strcmp(opt, s) == 0 || strcmp(opt, l) == 0) {
@@ -59,7 +59,7 @@ static int take_value(const char *opt, const char *s, const char *l, int *i, int
 
 struct cli_options cli_parse(int argc, char **argv, FILE *err)
 {
-    struct cli_options o = {.action = CLI_RUN};
+    struct cli_options o = { .action = CLI_RUN };
     bool check = false, reference = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

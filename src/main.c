@@ -26,7 +26,7 @@ static void log_diags(const struct cfg_diags *d)
 
 static int run_check(const char *path)
 {
-    struct cfg_diags diags = {0};
+    struct cfg_diags diags = { 0 };
     struct cfg *cfg = cfg_load_file(path, &diags);
     cfg_diags_print(&diags, stderr);
     int status = 1;
@@ -92,7 +92,7 @@ static void log_startup(const struct cfg *c)
 /* Loads path; on success replaces *current. Returns 0 or -1 (old kept). */
 static int reload(const char *path, struct cfg **current)
 {
-    struct cfg_diags diags = {0};
+    struct cfg_diags diags = { 0 };
     struct cfg *next = cfg_load_file(path, &diags);
     log_diags(&diags);
     cfg_diags_free(&diags);
@@ -128,7 +128,7 @@ static int serve(const struct cli_options *o)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct cfg_diags diags = {0};
+    struct cfg_diags diags = { 0 };
     struct cfg *cfg = cfg_load_file(o->config_path, &diags);
     log_diags(&diags);
     cfg_diags_free(&diags);
@@ -167,21 +167,12 @@ int main(int argc, char **argv)
 {
     struct cli_options o = cli_parse(argc, argv, stderr);
     switch (o.action) {
-    case CLI_HELP:
-        cli_print_help(stdout);
-        return 0;
-    case CLI_VERSION:
-        printf("rpxy %s\n", RPXY_VERSION);
-        return 0;
-    case CLI_USAGE_ERROR:
-        return 2;
-    case CLI_REFERENCE:
-        cfg_print_reference(stdout);
-        return 0;
-    case CLI_CHECK:
-        return run_check(o.config_path);
-    case CLI_RUN:
-        break;
+    case CLI_HELP: cli_print_help(stdout); return 0;
+    case CLI_VERSION: printf("rpxy %s\n", RPXY_VERSION); return 0;
+    case CLI_USAGE_ERROR: return 2;
+    case CLI_REFERENCE: cfg_print_reference(stdout); return 0;
+    case CLI_CHECK: return run_check(o.config_path);
+    case CLI_RUN: break;
     }
     return serve(&o);
 }

@@ -83,14 +83,12 @@ static void format_datetime(enum toml_type type, const struct toml_datetime *dt,
     size_t n = 0;
 
     if (type != TOML_TIME_LOCAL)
-        n += (size_t)snprintf(buf + n, size - n, "%04d-%02d-%02d", dt->year, dt->month,
-                              dt->day);
+        n += (size_t)snprintf(buf + n, size - n, "%04d-%02d-%02d", dt->year, dt->month, dt->day);
     if (type == TOML_DATE_LOCAL)
         return;
     if (type != TOML_TIME_LOCAL)
         buf[n++] = 'T';
-    n += (size_t)snprintf(buf + n, size - n, "%02d:%02d:%02d", dt->hour, dt->minute,
-                          dt->second);
+    n += (size_t)snprintf(buf + n, size - n, "%02d:%02d:%02d", dt->hour, dt->minute, dt->second);
     if (dt->frac_digits > 0) {
         int frac = dt->nanosecond;
         for (int i = dt->frac_digits; i < 9; i++)
@@ -103,8 +101,8 @@ static void format_datetime(enum toml_type type, const struct toml_datetime *dt,
         snprintf(buf + n, size - n, "Z");
     } else {
         int off = dt->offset_minutes < 0 ? -dt->offset_minutes : dt->offset_minutes;
-        snprintf(buf + n, size - n, "%c%02d:%02d", dt->offset_minutes < 0 ? '-' : '+',
-                 off / 60, off % 60);
+        snprintf(buf + n, size - n, "%c%02d:%02d", dt->offset_minutes < 0 ? '-' : '+', off / 60,
+                 off % 60);
     }
 }
 
@@ -130,12 +128,8 @@ static void put_value(const struct toml_value *v)
         snprintf(buf, sizeof buf, "%" PRId64, v->u.i);
         put_tagged("integer", buf);
         break;
-    case TOML_FLOAT:
-        put_float(v->u.f);
-        break;
-    case TOML_BOOL:
-        put_tagged("bool", v->u.b ? "true" : "false");
-        break;
+    case TOML_FLOAT: put_float(v->u.f); break;
+    case TOML_BOOL: put_tagged("bool", v->u.b ? "true" : "false"); break;
     case TOML_DATETIME:
     case TOML_DATETIME_LOCAL:
     case TOML_DATE_LOCAL:
@@ -152,9 +146,7 @@ static void put_value(const struct toml_value *v)
         }
         putchar(']');
         break;
-    case TOML_TABLE:
-        put_table(v->u.tab);
-        break;
+    case TOML_TABLE: put_table(v->u.tab); break;
     }
 }
 

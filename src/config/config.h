@@ -142,15 +142,15 @@ struct cfg {
     uint32_t max_concurrent_streams;
     uint32_t max_clients;
     uint32_t max_clients_per_ip;
-    uint32_t worker_threads; /* 0 = one per online CPU */
+    uint32_t worker_threads;    /* 0 = one per online CPU */
     char *sticky_cookie_secret; /* as written; decoded below when a route uses it */
     bool has_sticky_secret;
     uint8_t sticky_secret[CFG_STICKY_SECRET_LEN];
     struct ip_cidr *trusted_forwarded_proxies;
     size_t n_trusted_forwarded_proxies;
     bool redact_query_in_access_log;
-    uint64_t request_max_body_size; /* 0 = unlimited */
-    char *default_app;              /* as written; NULL when unset */
+    uint64_t request_max_body_size;        /* 0 = unlimited */
+    char *default_app;                     /* as written; NULL when unset */
     const struct cfg_app *default_app_ref; /* the app it names, or NULL */
 
     struct cfg_app *apps;
@@ -172,8 +172,7 @@ struct cfg {
 struct cfg *cfg_load_file(const char *path, struct cfg_diags *diags);
 
 /* Same, from text already in memory; path is used in messages only. */
-struct cfg *cfg_load_text(const char *path, const char *text, size_t len,
-                          struct cfg_diags *diags);
+struct cfg *cfg_load_text(const char *path, const char *text, size_t len, struct cfg_diags *diags);
 
 void cfg_free(struct cfg *cfg);
 

@@ -31,8 +31,8 @@ static char *escaped_dup(const char *s)
     return out;
 }
 
-void cfg_diag_add(struct cfg_diags *d, enum cfg_severity sev, const char *file, int line,
-                  int col, const char *key, const char *fmt, ...)
+void cfg_diag_add(struct cfg_diags *d, enum cfg_severity sev, const char *file, int line, int col,
+                  const char *key, const char *fmt, ...)
 {
     if (sev == CFG_ERROR)
         d->n_errors++;

@@ -27,9 +27,8 @@ struct cfg_diags {
 
 /* Adds one diagnostic; the strings are copied. Never fails: on allocation
  * failure or past a cap of 100 entries it only counts (n_dropped). */
-void cfg_diag_add(struct cfg_diags *d, enum cfg_severity sev, const char *file, int line,
-                  int col, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
+void cfg_diag_add(struct cfg_diags *d, enum cfg_severity sev, const char *file, int line, int col,
+                  const char *key, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /* Renders item i as one line (no newline) into buf. Returns snprintf's result. */
 int cfg_diag_format(const struct cfg_diag *item, char *buf, size_t size);

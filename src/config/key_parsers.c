@@ -104,15 +104,13 @@ static int parse_listen_list(struct cfg_loader *ld, const struct toml_keyval *kv
     return 0;
 }
 
-int cfg_parse_listen_v4(struct cfg_loader *ld, const struct toml_keyval *kv, void *field,
-                        void *obj)
+int cfg_parse_listen_v4(struct cfg_loader *ld, const struct toml_keyval *kv, void *field, void *obj)
 {
     struct cfg *c = obj;
     return parse_listen_list(ld, kv, &c->listen_v4, &c->n_listen_v4, 4);
 }
 
-int cfg_parse_listen_v6(struct cfg_loader *ld, const struct toml_keyval *kv, void *field,
-                        void *obj)
+int cfg_parse_listen_v6(struct cfg_loader *ld, const struct toml_keyval *kv, void *field, void *obj)
 {
     struct cfg *c = obj;
     return parse_listen_list(ld, kv, &c->listen_v6, &c->n_listen_v6, 6);
@@ -128,8 +126,8 @@ static int add_cidr(struct cfg_loader *ld, struct ip_cidr *list, size_t *used,
     return 0;
 }
 
-int cfg_parse_trusted_forwarded(struct cfg_loader *ld, const struct toml_keyval *kv,
-                                void *field, void *obj)
+int cfg_parse_trusted_forwarded(struct cfg_loader *ld, const struct toml_keyval *kv, void *field,
+                                void *obj)
 {
     struct cfg *c = obj;
     size_t n;
@@ -245,9 +243,12 @@ static int parse_size_text(const char *s, size_t len, uint64_t *out, bool *overf
     uint64_t mult = 1;
     if (i < len) {
         switch (s[i]) {
-        case 'k': case 'K': mult = 1024ull; break;
-        case 'm': case 'M': mult = 1024ull * 1024; break;
-        case 'g': case 'G': mult = 1024ull * 1024 * 1024; break;
+        case 'k':
+        case 'K': mult = 1024ull; break;
+        case 'm':
+        case 'M': mult = 1024ull * 1024; break;
+        case 'g':
+        case 'G': mult = 1024ull * 1024 * 1024; break;
         default: return -1;
         }
         if (++i != len)
@@ -259,8 +260,7 @@ static int parse_size_text(const char *s, size_t len, uint64_t *out, bool *overf
     return 0;
 }
 
-int cfg_parse_body_size(struct cfg_loader *ld, const struct toml_keyval *kv, void *field,
-                        void *obj)
+int cfg_parse_body_size(struct cfg_loader *ld, const struct toml_keyval *kv, void *field, void *obj)
 {
     uint64_t *out = field;
     if (kv->val.type == TOML_INTEGER) {
@@ -339,8 +339,7 @@ static bool is_regname_char(unsigned char c)
 
 /* host, host:port, [v6], [v6]:port, optionally followed by a path, which rpxy
  * accepts and ignores. */
-int cfg_parse_location(struct cfg_loader *ld, const struct toml_keyval *kv, void *field,
-                       void *obj)
+int cfg_parse_location(struct cfg_loader *ld, const struct toml_keyval *kv, void *field, void *obj)
 {
     struct cfg_upstream *up = obj;
     if (kv->val.type != TOML_STRING)
@@ -428,7 +427,7 @@ int cfg_parse_location(struct cfg_loader *ld, const struct toml_keyval *kv, void
 }
 
 static const char *const upstream_option_names[] = {
-    "keep_original_host",     "set_upstream_host",   "upgrade_insecure_requests",
+    "keep_original_host",    "set_upstream_host",    "upgrade_insecure_requests",
     "force_http11_upstream", "force_http2_upstream", "forwarded_header",
 };
 
@@ -453,8 +452,7 @@ int cfg_parse_upstream_options(struct cfg_loader *ld, const struct toml_keyval *
         const char *close = strdist_suggest(v->u.str.ptr, upstream_option_names, n_names);
         if (close)
             ld_error(ld, v->line, v->col, kv->key,
-                     "unknown upstream option \"%s\" (did you mean \"%s\"?)", v->u.str.ptr,
-                     close);
+                     "unknown upstream option \"%s\" (did you mean \"%s\"?)", v->u.str.ptr, close);
         else
             ld_error(ld, v->line, v->col, kv->key,
                      "unknown upstream option \"%s\" (known: keep_original_host, "
@@ -467,8 +465,8 @@ int cfg_parse_upstream_options(struct cfg_loader *ld, const struct toml_keyval *
     return rc;
 }
 
-static const char *const lb_names[] = {"none", "round_robin", "random", "sticky",
-                                       "primary_backup"};
+static const char *const lb_names[] = { "none", "round_robin", "random", "sticky",
+                                        "primary_backup" };
 
 const char *cfg_lb_name(enum cfg_lb lb)
 {
@@ -504,7 +502,7 @@ int cfg_parse_health_check(struct cfg_loader *ld, const struct toml_keyval *kv, 
 {
     struct cfg_health_check *hc = field;
     if (kv->val.type == TOML_BOOL) {
-        static const struct toml_table empty = {0};
+        static const struct toml_table empty = { 0 };
         size_t mark = ld_path_push(ld, kv->key, 0);
         int rc = ld_read_section(ld, &cfg_health_check_section, &empty, hc);
         ld_path_pop(ld, mark);

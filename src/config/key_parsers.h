@@ -4,7 +4,7 @@
 
 #include "config/loader.h"
 
-#define CFG_PARSER(name) \
+#define CFG_PARSER(name)                                                                           \
     int name(struct cfg_loader *ld, const struct toml_keyval *kv, void *field, void *obj)
 
 CFG_PARSER(cfg_parse_listen_v4);

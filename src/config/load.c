@@ -10,8 +10,7 @@
 
 #define CFG_MAX_FILE_SIZE (16u << 20)
 
-struct cfg *cfg_load_text(const char *path, const char *text, size_t len,
-                          struct cfg_diags *diags)
+struct cfg *cfg_load_text(const char *path, const char *text, size_t len, struct cfg_diags *diags)
 {
     struct toml_error terr;
     struct toml_table *root = toml_parse(text, len, &terr);
@@ -19,7 +18,7 @@ struct cfg *cfg_load_text(const char *path, const char *text, size_t len,
         cfg_diag_add(diags, CFG_ERROR, path, terr.line, terr.col, NULL, "%s", terr.msg);
         return NULL;
     }
-    struct cfg_loader ld = {.file = path, .diags = diags, .arena = arena_new()};
+    struct cfg_loader ld = { .file = path, .diags = diags, .arena = arena_new() };
     struct cfg *cfg = ld.arena ? arena_alloc(ld.arena, sizeof(*cfg)) : NULL;
     if (!cfg) {
         cfg_diag_add(diags, CFG_ERROR, path, 0, 0, NULL, "out of memory");

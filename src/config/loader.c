@@ -104,9 +104,11 @@ static void ld_note_pos(struct cfg_loader *ld, const void *obj, const char *key,
         ld->cap_pos = cap;
     }
     size_t mark = ld_path_push(ld, key, 0);
-    ld->pos[ld->n_pos++] = (struct cfg_key_pos){
-        .obj = obj, .key = key, .line = line, .col = col,
-        .path = ld_strdup(ld, ld->path, ld->path_len)};
+    ld->pos[ld->n_pos++] = (struct cfg_key_pos){ .obj = obj,
+                                                 .key = key,
+                                                 .line = line,
+                                                 .col = col,
+                                                 .path = ld_strdup(ld, ld->path, ld->path_len) };
     ld_path_pop(ld, mark);
 }
 
@@ -115,7 +117,7 @@ struct cfg_key_pos ld_key_pos(const struct cfg_loader *ld, const void *obj, cons
     for (size_t i = 0; i < ld->n_pos; i++)
         if (ld->pos[i].obj == obj && strcmp(ld->pos[i].key, key) == 0)
             return ld->pos[i];
-    return (struct cfg_key_pos){.obj = obj, .key = key};
+    return (struct cfg_key_pos){ .obj = obj, .key = key };
 }
 
 bool ld_table_has(const struct toml_table *t, const char *key)
@@ -139,7 +141,7 @@ static const struct cfg_key *section_find(const struct cfg_section *s, const cha
 static void report_unknown(struct cfg_loader *ld, const struct cfg_section *s,
                            const struct toml_keyval *kv)
 {
-    const char *names[64] = {0};
+    const char *names[64] = { 0 };
     size_t n = 0;
     for (size_t i = 0; i < s->n_keys && n < 64; i++)
         if (!(s->keys[i].flags & CFG_F_REMOVED))
@@ -159,8 +161,8 @@ static void report_unknown(struct cfg_loader *ld, const struct cfg_section *s,
     for (size_t i = 0; i < cfg_all_sections_count; i++) {
         const struct cfg_section *other = cfg_all_sections[i];
         if (other != s && section_find(other, kv->key)) {
-            ld_error(ld, kv->line, kv->col, kv->key,
-                     "unknown key in %s (`%s` belongs in %s)", s->title, kv->key, other->title);
+            ld_error(ld, kv->line, kv->col, kv->key, "unknown key in %s (`%s` belongs in %s)",
+                     s->title, kv->key, other->title);
             return;
         }
     }
@@ -208,8 +210,8 @@ static void set_int_default(const struct cfg_key *k, void *field)
     }
 }
 
-static int read_tables(struct cfg_loader *ld, const struct cfg_key *k,
-                       const struct toml_keyval *kv, void *field, void *obj)
+static int read_tables(struct cfg_loader *ld, const struct cfg_key *k, const struct toml_keyval *kv,
+                       void *field, void *obj)
 {
     const struct toml_array *arr = kv->val.type == TOML_ARRAY ? kv->val.u.arr : NULL;
     if (!arr)
@@ -238,8 +240,8 @@ static int read_tables(struct cfg_loader *ld, const struct cfg_key *k,
     return rc;
 }
 
-static int read_named(struct cfg_loader *ld, const struct cfg_key *k,
-                      const struct toml_keyval *kv, void *field, void *obj)
+static int read_named(struct cfg_loader *ld, const struct cfg_key *k, const struct toml_keyval *kv,
+                      void *field, void *obj)
 {
     if (kv->val.type != TOML_TABLE)
         return ld_type_error(ld, kv, "a table of named tables");
@@ -290,15 +292,13 @@ static int read_key(struct cfg_loader *ld, const struct cfg_key *k, const struct
             return ld_type_error(ld, kv, "true or false");
         *(bool *)field = kv->val.u.b;
         return 0;
-    case CFG_K_INT:
-        return read_int(ld, k, kv, field);
+    case CFG_K_INT: return read_int(ld, k, kv, field);
     case CFG_K_STRING:
         if (kv->val.type != TOML_STRING)
             return ld_type_error(ld, kv, "a string");
         *(char **)field = ld_strdup(ld, kv->val.u.str.ptr, kv->val.u.str.len);
         return 0;
-    case CFG_K_CUSTOM:
-        return k->parse(ld, kv, field, obj);
+    case CFG_K_CUSTOM: return k->parse(ld, kv, field, obj);
     case CFG_K_TABLE: {
         if (kv->val.type != TOML_TABLE)
             return ld_type_error(ld, kv, "a table");
@@ -307,10 +307,8 @@ static int read_key(struct cfg_loader *ld, const struct cfg_key *k, const struct
         ld_path_pop(ld, mark);
         return rc;
     }
-    case CFG_K_TABLES:
-        return read_tables(ld, k, kv, field, obj);
-    case CFG_K_NAMED:
-        return read_named(ld, k, kv, field, obj);
+    case CFG_K_TABLES: return read_tables(ld, k, kv, field, obj);
+    case CFG_K_NAMED: return read_named(ld, k, kv, field, obj);
     }
     return -1;
 }
@@ -332,8 +330,8 @@ static void apply_default(struct cfg_loader *ld, const struct cfg_key *k, void *
         break;
     case CFG_K_TABLE: {
         /* An absent table: defaults everywhere, but not "present". */
-        static const struct toml_table empty = {0};
-        struct cfg_diags quiet = {0};
+        static const struct toml_table empty = { 0 };
+        struct cfg_diags quiet = { 0 };
         struct cfg_diags *saved = ld->diags;
         ld->diags = &quiet;
         ld_read_section(ld, k->sub, &empty, field);
@@ -347,14 +345,14 @@ static void apply_default(struct cfg_loader *ld, const struct cfg_key *k, void *
     }
 }
 
-int ld_read_section(struct cfg_loader *ld, const struct cfg_section *s,
-                    const struct toml_table *t, void *obj)
+int ld_read_section(struct cfg_loader *ld, const struct cfg_section *s, const struct toml_table *t,
+                    void *obj)
 {
     int rc = 0;
     if (s->has_present)
         *(bool *)((char *)obj + s->present_offset) = true;
     if (s->has_pos)
-        *(struct cfg_pos *)((char *)obj + s->pos_offset) = (struct cfg_pos){t->line, t->col};
+        *(struct cfg_pos *)((char *)obj + s->pos_offset) = (struct cfg_pos){ t->line, t->col };
     for (size_t i = 0; i < t->n; i++) {
         const struct toml_keyval *kv = &t->kv[i];
         const struct cfg_key *k = section_find(s, kv->key);

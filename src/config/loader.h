@@ -32,8 +32,8 @@ struct cfg_loader {
 
 /* Reads the keys of table t into obj per section s (defaults for absent
  * keys, errors for unknown, missing or bad ones). Returns 0 or -1. */
-int ld_read_section(struct cfg_loader *ld, const struct cfg_section *s,
-                    const struct toml_table *t, void *obj);
+int ld_read_section(struct cfg_loader *ld, const struct cfg_section *s, const struct toml_table *t,
+                    void *obj);
 
 /* Appends ".name" (or "[i]" when name is NULL) to the current key path;
  * returns the previous length for ld_path_pop. */

@@ -8,32 +8,41 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-#define BOOL(st, key, field, def, text)                                                     \
-    {.name = key, .kind = CFG_K_BOOL, .offset = offsetof(st, field), .def_int = def,        \
-     .type_doc = "boolean", .help = text}
-#define INT(st, key, field, lo, hi, def, text)                                              \
-    {.name = key, .kind = CFG_K_INT, .offset = offsetof(st, field),                         \
-     .width = sizeof(((st *)0)->field), .min = lo, .max = hi, .def_int = def, .help = text}
+#define BOOL(st, key, field, def, text)                                                            \
+    {                                                                                              \
+        .name = key, .kind = CFG_K_BOOL, .offset = offsetof(st, field), .def_int = def,            \
+        .type_doc = "boolean", .help = text                                                        \
+    }
+#define INT(st, key, field, lo, hi, def, text)                                                     \
+    {                                                                                              \
+        .name = key, .kind = CFG_K_INT, .offset = offsetof(st, field),                             \
+        .width = sizeof(((st *)0)->field), .min = lo, .max = hi, .def_int = def, .help = text      \
+    }
 #define U32(st, key, field, def, text) INT(st, key, field, 0, UINT32_MAX, def, text)
 #define U64(st, key, field, def, text) INT(st, key, field, 0, INT64_MAX, def, text)
-#define STR(st, key, field, def, text)                                                      \
-    {.name = key, .kind = CFG_K_STRING, .offset = offsetof(st, field), .def_str = def,      \
-     .type_doc = "string", .help = text}
-#define CUSTOM(st, key, field, fn, tdoc, text)                                              \
-    {.name = key, .kind = CFG_K_CUSTOM, .offset = offsetof(st, field), .parse = fn,        \
-     .type_doc = tdoc, .help = text}
-#define TABLE(st, key, field, section, text)                                                \
-    {.name = key, .kind = CFG_K_TABLE, .offset = offsetof(st, field), .sub = &section,      \
-     .type_doc = "table", .help = text}
+#define STR(st, key, field, def, text)                                                             \
+    {                                                                                              \
+        .name = key, .kind = CFG_K_STRING, .offset = offsetof(st, field), .def_str = def,          \
+        .type_doc = "string", .help = text                                                         \
+    }
+#define TABLE(st, key, field, section, text)                                                       \
+    {                                                                                              \
+        .name = key, .kind = CFG_K_TABLE, .offset = offsetof(st, field), .sub = &section,          \
+        .type_doc = "table", .help = text                                                          \
+    }
 
 /* ---- [[apps.<name>.reverse_proxy]] upstream = [{ ... }] ---- */
 
 static const struct cfg_key upstream_keys[] = {
-    {.name = "location", .kind = CFG_K_CUSTOM, .offset = offsetof(struct cfg_upstream, location),
-     .parse = cfg_parse_location, .flags = CFG_F_REQUIRED, .type_doc = "string",
-     .default_doc = "required",
-     .help = "Upstream host with optional port: `host`, `host:port`, `ip:port` or `[v6]:port`, "
-             "without a scheme. A path is accepted but ignored."},
+    { .name = "location",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg_upstream, location),
+      .parse = cfg_parse_location,
+      .flags = CFG_F_REQUIRED,
+      .type_doc = "string",
+      .default_doc = "required",
+      .help = "Upstream host with optional port: `host`, `host:port`, `ip:port` or `[v6]:port`, "
+              "without a scheme. A path is accepted but ignored." },
     BOOL(struct cfg_upstream, "tls", tls, 0,
          "Connect to this upstream over TLS (verified against the system trust store)."),
 };
@@ -42,17 +51,23 @@ static const struct cfg_section upstream_section = {
     .title = "upstream entry",
     .help = "One backend of a route: `upstream = [{ location = \"127.0.0.1:8080\" }]`.",
     .size = sizeof(struct cfg_upstream),
-    .has_pos = true, .pos_offset = offsetof(struct cfg_upstream, pos),
-    .keys = upstream_keys, .n_keys = N(upstream_keys),
+    .has_pos = true,
+    .pos_offset = offsetof(struct cfg_upstream, pos),
+    .keys = upstream_keys,
+    .n_keys = N(upstream_keys),
     .finish = cfg_finish_upstream,
 };
 
 /* ---- health_check = { ... } ---- */
 
 static const struct cfg_key health_check_keys[] = {
-    {.name = "type", .kind = CFG_K_CUSTOM, .offset = offsetof(struct cfg_health_check, type),
-     .parse = cfg_parse_health_type, .type_doc = "string", .default_doc = "\"tcp\"",
-     .help = "`tcp` (connect only) or `http` (GET `path`, expect `expected_status`)."},
+    { .name = "type",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg_health_check, type),
+      .parse = cfg_parse_health_type,
+      .type_doc = "string",
+      .default_doc = "\"tcp\"",
+      .help = "`tcp` (connect only) or `http` (GET `path`, expect `expected_status`)." },
     U64(struct cfg_health_check, "interval", interval_s, 10,
         "Seconds between probes; must be greater than `timeout`."),
     U64(struct cfg_health_check, "timeout", timeout_s, 5, "Seconds a probe may take."),
@@ -71,48 +86,70 @@ const struct cfg_section cfg_health_check_section = {
     .help = "Active health checks of a route's upstreams: `health_check = true` (tcp with "
             "defaults) or a table.",
     .size = sizeof(struct cfg_health_check),
-    .has_present = true, .present_offset = offsetof(struct cfg_health_check, enabled),
-    .keys = health_check_keys, .n_keys = N(health_check_keys),
+    .has_present = true,
+    .present_offset = offsetof(struct cfg_health_check, enabled),
+    .keys = health_check_keys,
+    .n_keys = N(health_check_keys),
     .finish = cfg_finish_health_check,
 };
 
 /* ---- [[apps.<name>.reverse_proxy]] ---- */
 
 static const struct cfg_key route_keys[] = {
-    {.name = "path", .kind = CFG_K_STRING, .offset = offsetof(struct cfg_route, path),
-     .type_doc = "string", .default_doc = "unset (the default route, `/`)",
-     .help = "Path prefix this route serves (longest prefix wins, matched at segment "
-             "boundaries). At most one route per app may omit it."},
+    { .name = "path",
+      .kind = CFG_K_STRING,
+      .offset = offsetof(struct cfg_route, path),
+      .type_doc = "string",
+      .default_doc = "unset (the default route, `/`)",
+      .help = "Path prefix this route serves (longest prefix wins, matched at segment "
+              "boundaries). At most one route per app may omit it." },
     STR(struct cfg_route, "replace_path", replace_path, NULL,
         "Replaces the matched prefix when forwarding, e.g. `/maps` -> `/replacing/path1`. "
         "Must start with `/`."),
-    {.name = "upstream", .kind = CFG_K_TABLES, .offset = offsetof(struct cfg_route, upstreams),
-     .count_offset = offsetof(struct cfg_route, n_upstreams), .sub = &upstream_section,
-     .flags = CFG_F_REQUIRED, .type_doc = "array of tables", .default_doc = "required",
-     .help = "Backends of this route, at least one."},
-    {.name = "upstream_options", .kind = CFG_K_CUSTOM,
-     .offset = offsetof(struct cfg_route, upstream_options), .parse = cfg_parse_upstream_options,
-     .type_doc = "array of strings", .default_doc = "[]",
-     .help = "Any of `keep_original_host`, `set_upstream_host`, `upgrade_insecure_requests`, "
-             "`force_http11_upstream`, `force_http2_upstream` (not both force options), "
-             "`forwarded_header`."},
-    {.name = "load_balance", .kind = CFG_K_CUSTOM,
-     .offset = offsetof(struct cfg_route, load_balance), .parse = cfg_parse_load_balance,
-     .type_doc = "string", .default_doc = "\"none\"",
-     .help = "`none` (first upstream), `round_robin`, `random`, `sticky` (needs "
-             "`sticky_cookie_secret`) or `primary_backup` (needs `health_check`)."},
-    {.name = "health_check", .kind = CFG_K_CUSTOM,
-     .offset = offsetof(struct cfg_route, health_check), .parse = cfg_parse_health_check,
-     .sub = &cfg_health_check_section, .type_doc = "boolean or table", .default_doc = "off",
-     .help = "Active health checks; see the health_check section."},
+    { .name = "upstream",
+      .kind = CFG_K_TABLES,
+      .offset = offsetof(struct cfg_route, upstreams),
+      .count_offset = offsetof(struct cfg_route, n_upstreams),
+      .sub = &upstream_section,
+      .flags = CFG_F_REQUIRED,
+      .type_doc = "array of tables",
+      .default_doc = "required",
+      .help = "Backends of this route, at least one." },
+    { .name = "upstream_options",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg_route, upstream_options),
+      .parse = cfg_parse_upstream_options,
+      .type_doc = "array of strings",
+      .default_doc = "[]",
+      .help = "Any of `keep_original_host`, `set_upstream_host`, `upgrade_insecure_requests`, "
+              "`force_http11_upstream`, `force_http2_upstream` (not both force options), "
+              "`forwarded_header`." },
+    { .name = "load_balance",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg_route, load_balance),
+      .parse = cfg_parse_load_balance,
+      .type_doc = "string",
+      .default_doc = "\"none\"",
+      .help = "`none` (first upstream), `round_robin`, `random`, `sticky` (needs "
+              "`sticky_cookie_secret`) or `primary_backup` (needs `health_check`)." },
+    { .name = "health_check",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg_route, health_check),
+      .parse = cfg_parse_health_check,
+      .sub = &cfg_health_check_section,
+      .type_doc = "boolean or table",
+      .default_doc = "off",
+      .help = "Active health checks; see the health_check section." },
 };
 
 static const struct cfg_section route_section = {
     .title = "[[apps.<name>.reverse_proxy]]",
     .help = "A route: requests whose path starts with `path` go to `upstream`.",
     .size = sizeof(struct cfg_route),
-    .has_pos = true, .pos_offset = offsetof(struct cfg_route, pos),
-    .keys = route_keys, .n_keys = N(route_keys),
+    .has_pos = true,
+    .pos_offset = offsetof(struct cfg_route, pos),
+    .keys = route_keys,
+    .n_keys = N(route_keys),
     .finish = cfg_finish_route,
 };
 
@@ -123,11 +160,14 @@ static const struct cfg_key tls_keys[] = {
         "PEM certificate chain, leaf first. Required unless `acme = true`."),
     STR(struct cfg_tls, "tls_cert_key_path", key_path, NULL,
         "PEM private key (PKCS#8 or PKCS#1 RSA). Required unless `acme = true`."),
-    {.name = "https_redirection", .kind = CFG_K_BOOL,
-     .offset = offsetof(struct cfg_tls, https_redirection), .def_int = 1,
-     .type_doc = "boolean", .default_doc = "true",
-     .help = "Answer plaintext requests for this app with 301 to https. May be set only when "
-             "both `listen_port` and `listen_port_tls` are."},
+    { .name = "https_redirection",
+      .kind = CFG_K_BOOL,
+      .offset = offsetof(struct cfg_tls, https_redirection),
+      .def_int = 1,
+      .type_doc = "boolean",
+      .default_doc = "true",
+      .help = "Answer plaintext requests for this app with 301 to https. May be set only when "
+              "both `listen_port` and `listen_port_tls` are." },
     STR(struct cfg_tls, "client_ca_cert_path", client_ca_cert_path, NULL,
         "PEM CA certificates; when set, clients must present a certificate they issued "
         "(mutual TLS)."),
@@ -140,22 +180,33 @@ static const struct cfg_section tls_section = {
     .title = "[apps.<name>.tls]",
     .help = "Serve this app over TLS (its presence is what enables TLS for the app).",
     .size = sizeof(struct cfg_tls),
-    .has_present = true, .present_offset = offsetof(struct cfg_tls, enabled),
-    .keys = tls_keys, .n_keys = N(tls_keys),
+    .has_present = true,
+    .present_offset = offsetof(struct cfg_tls, enabled),
+    .keys = tls_keys,
+    .n_keys = N(tls_keys),
     .finish = cfg_finish_tls,
 };
 
 /* ---- [apps.<name>] ---- */
 
 static const struct cfg_key app_keys[] = {
-    {.name = "server_name", .kind = CFG_K_CUSTOM, .offset = offsetof(struct cfg_app, server_name),
-     .parse = cfg_parse_server_name, .flags = CFG_F_REQUIRED, .type_doc = "string",
-     .default_doc = "required",
-     .help = "Host name this app serves (matched case-insensitively against Host and SNI)."},
-    {.name = "reverse_proxy", .kind = CFG_K_TABLES, .offset = offsetof(struct cfg_app, routes),
-     .count_offset = offsetof(struct cfg_app, n_routes), .sub = &route_section,
-     .flags = CFG_F_REQUIRED, .type_doc = "array of tables", .default_doc = "required",
-     .help = "The app's routes (an empty array answers every request with 404)."},
+    { .name = "server_name",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg_app, server_name),
+      .parse = cfg_parse_server_name,
+      .flags = CFG_F_REQUIRED,
+      .type_doc = "string",
+      .default_doc = "required",
+      .help = "Host name this app serves (matched case-insensitively against Host and SNI)." },
+    { .name = "reverse_proxy",
+      .kind = CFG_K_TABLES,
+      .offset = offsetof(struct cfg_app, routes),
+      .count_offset = offsetof(struct cfg_app, n_routes),
+      .sub = &route_section,
+      .flags = CFG_F_REQUIRED,
+      .type_doc = "array of tables",
+      .default_doc = "required",
+      .help = "The app's routes (an empty array answers every request with 404)." },
     TABLE(struct cfg_app, "tls", tls, tls_section, "TLS settings; see [apps.<name>.tls]."),
 };
 
@@ -163,9 +214,12 @@ static const struct cfg_section app_section = {
     .title = "[apps.<name>]",
     .help = "One application: a server name and its routes.",
     .size = sizeof(struct cfg_app),
-    .has_pos = true, .pos_offset = offsetof(struct cfg_app, pos),
-    .has_name = true, .name_offset = offsetof(struct cfg_app, name),
-    .keys = app_keys, .n_keys = N(app_keys),
+    .has_pos = true,
+    .pos_offset = offsetof(struct cfg_app, pos),
+    .has_name = true,
+    .name_offset = offsetof(struct cfg_app, name),
+    .keys = app_keys,
+    .n_keys = N(app_keys),
     .finish = cfg_finish_app,
 };
 
@@ -174,12 +228,17 @@ static const struct cfg_section app_section = {
 static const struct cfg_key h3_keys[] = {
     U32(struct cfg_h3, "alt_svc_max_age", alt_svc_max_age, 3600,
         "`ma=` seconds in the Alt-Svc header advertising HTTP/3."),
-    {.name = "request_max_body_size", .kind = CFG_K_INT,
-     .offset = offsetof(struct cfg_h3, request_max_body_size), .width = 8, .min = 0,
-     .max = INT64_MAX, .flags = CFG_F_DEPRECATED | CFG_F_NO_DEFAULT,
-     .type_doc = "integer (bytes)", .default_doc = "unset",
-     .help = "`experimental.h3.request_max_body_size` is deprecated and will be removed in "
-             "0.14.0; use the top-level `request_max_body_size` (here, 0 rejects any body)."},
+    { .name = "request_max_body_size",
+      .kind = CFG_K_INT,
+      .offset = offsetof(struct cfg_h3, request_max_body_size),
+      .width = 8,
+      .min = 0,
+      .max = INT64_MAX,
+      .flags = CFG_F_DEPRECATED | CFG_F_NO_DEFAULT,
+      .type_doc = "integer (bytes)",
+      .default_doc = "unset",
+      .help = "`experimental.h3.request_max_body_size` is deprecated and will be removed in "
+              "0.14.0; use the top-level `request_max_body_size` (here, 0 rejects any body)." },
     U32(struct cfg_h3, "max_concurrent_connections", max_concurrent_connections, 4096,
         "QUIC connections being accepted at once."),
     U32(struct cfg_h3, "max_concurrent_bidistream", max_concurrent_bidistream, 64,
@@ -194,8 +253,10 @@ static const struct cfg_section h3_section = {
     .title = "[experimental.h3]",
     .help = "Its presence enables HTTP/3 on the `listen_port_tls` UDP port.",
     .size = sizeof(struct cfg_h3),
-    .has_present = true, .present_offset = offsetof(struct cfg_h3, enabled),
-    .keys = h3_keys, .n_keys = N(h3_keys),
+    .has_present = true,
+    .present_offset = offsetof(struct cfg_h3, enabled),
+    .keys = h3_keys,
+    .n_keys = N(h3_keys),
     .finish = cfg_finish_h3,
 };
 
@@ -215,17 +276,23 @@ static const struct cfg_section cache_section = {
     .title = "[experimental.cache]",
     .help = "Its presence enables the response cache.",
     .size = sizeof(struct cfg_cache),
-    .has_present = true, .present_offset = offsetof(struct cfg_cache, enabled),
-    .keys = cache_keys, .n_keys = N(cache_keys),
+    .has_present = true,
+    .present_offset = offsetof(struct cfg_cache, enabled),
+    .keys = cache_keys,
+    .n_keys = N(cache_keys),
     .finish = cfg_finish_cache,
 };
 
 static const struct cfg_key acme_keys[] = {
     STR(struct cfg_acme, "dir_url", dir_url, "https://acme-v02.api.letsencrypt.org/directory",
         "ACME directory URL (staging: point it at a staging directory)."),
-    {.name = "email", .kind = CFG_K_STRING, .offset = offsetof(struct cfg_acme, email),
-     .flags = CFG_F_REQUIRED, .type_doc = "string", .default_doc = "required",
-     .help = "Account contact, registered as `mailto:<email>`."},
+    { .name = "email",
+      .kind = CFG_K_STRING,
+      .offset = offsetof(struct cfg_acme, email),
+      .flags = CFG_F_REQUIRED,
+      .type_doc = "string",
+      .default_doc = "required",
+      .help = "Account contact, registered as `mailto:<email>`." },
     STR(struct cfg_acme, "registry_path", registry_path, "./acme_registry",
         "Directory for the account key and obtained certificates."),
 };
@@ -234,17 +301,22 @@ static const struct cfg_section acme_section = {
     .title = "[experimental.acme]",
     .help = "ACME settings, used by apps with `tls.acme = true`.",
     .size = sizeof(struct cfg_acme),
-    .has_present = true, .present_offset = offsetof(struct cfg_acme, enabled),
-    .keys = acme_keys, .n_keys = N(acme_keys),
+    .has_present = true,
+    .present_offset = offsetof(struct cfg_acme, enabled),
+    .keys = acme_keys,
+    .n_keys = N(acme_keys),
 };
 
 static const struct cfg_key proxy_protocol_keys[] = {
-    {.name = "trusted_proxies", .kind = CFG_K_CUSTOM,
-     .offset = offsetof(struct cfg_proxy_protocol, trusted_proxies),
-     .parse = cfg_parse_proxy_protocol_trusted, .flags = CFG_F_REQUIRED,
-     .type_doc = "array of CIDR strings", .default_doc = "required",
-     .help = "Peers allowed to send a PROXY header (all TCP connections must then come from "
-             "them)."},
+    { .name = "trusted_proxies",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg_proxy_protocol, trusted_proxies),
+      .parse = cfg_parse_proxy_protocol_trusted,
+      .flags = CFG_F_REQUIRED,
+      .type_doc = "array of CIDR strings",
+      .default_doc = "required",
+      .help = "Peers allowed to send a PROXY header (all TCP connections must then come from "
+              "them)." },
     U64(struct cfg_proxy_protocol, "timeout", timeout_ms, 50,
         "Milliseconds allowed for the whole PROXY header; 0 means 5000."),
 };
@@ -253,8 +325,10 @@ static const struct cfg_section proxy_protocol_section = {
     .title = "[experimental.tcp_recv_proxy_protocol]",
     .help = "Its presence makes every TCP listener expect a PROXY protocol v1/v2 header.",
     .size = sizeof(struct cfg_proxy_protocol),
-    .has_present = true, .present_offset = offsetof(struct cfg_proxy_protocol, enabled),
-    .keys = proxy_protocol_keys, .n_keys = N(proxy_protocol_keys),
+    .has_present = true,
+    .present_offset = offsetof(struct cfg_proxy_protocol, enabled),
+    .keys = proxy_protocol_keys,
+    .n_keys = N(proxy_protocol_keys),
 };
 
 static const struct cfg_key experimental_keys[] = {
@@ -274,39 +348,69 @@ static const struct cfg_section experimental_section = {
     .title = "[experimental]",
     .help = "Features rpxy calls experimental.",
     .size = sizeof(struct cfg),
-    .keys = experimental_keys, .n_keys = N(experimental_keys),
+    .keys = experimental_keys,
+    .n_keys = N(experimental_keys),
 };
 
 /* ---- top level ---- */
 
 static const struct cfg_key root_keys[] = {
-    {.name = "listen_port", .kind = CFG_K_INT, .offset = offsetof(struct cfg, listen_port),
-     .width = 4, .is_signed = true, .min = 0, .max = 65535, .def_int = -1,
-     .type_doc = "integer 0-65535", .default_doc = "unset",
-     .help = "Plaintext HTTP port (HTTP/1.1 and h2c). At least one of the two ports is needed."},
-    {.name = "listen_port_tls", .kind = CFG_K_INT,
-     .offset = offsetof(struct cfg, listen_port_tls), .width = 4, .is_signed = true, .min = 0,
-     .max = 65535, .def_int = -1, .type_doc = "integer 0-65535", .default_doc = "unset",
-     .help = "TLS port (HTTP/1.1, HTTP/2; HTTP/3 on the same UDP port with [experimental.h3])."},
-    {.name = "listen_address_v4", .kind = CFG_K_CUSTOM, .offset = offsetof(struct cfg, listen_v4),
-     .parse = cfg_parse_listen_v4, .type_doc = "string or array of strings",
-     .default_doc = "\"0.0.0.0\"",
-     .help = "IPv4 addresses to listen on; `0.0.0.0` may not be mixed with others."},
-    {.name = "listen_address_v6", .kind = CFG_K_CUSTOM, .offset = offsetof(struct cfg, listen_v6),
-     .parse = cfg_parse_listen_v6, .type_doc = "string or array of strings",
-     .default_doc = "unset",
-     .help = "IPv6 addresses to listen on (`::1` or `[::1]`); setting it enables IPv6."},
+    { .name = "listen_port",
+      .kind = CFG_K_INT,
+      .offset = offsetof(struct cfg, listen_port),
+      .width = 4,
+      .is_signed = true,
+      .min = 0,
+      .max = 65535,
+      .def_int = -1,
+      .type_doc = "integer 0-65535",
+      .default_doc = "unset",
+      .help = "Plaintext HTTP port (HTTP/1.1 and h2c). At least one of the two ports is needed." },
+    { .name = "listen_port_tls",
+      .kind = CFG_K_INT,
+      .offset = offsetof(struct cfg, listen_port_tls),
+      .width = 4,
+      .is_signed = true,
+      .min = 0,
+      .max = 65535,
+      .def_int = -1,
+      .type_doc = "integer 0-65535",
+      .default_doc = "unset",
+      .help = "TLS port (HTTP/1.1, HTTP/2; HTTP/3 on the same UDP port with [experimental.h3])." },
+    { .name = "listen_address_v4",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg, listen_v4),
+      .parse = cfg_parse_listen_v4,
+      .type_doc = "string or array of strings",
+      .default_doc = "\"0.0.0.0\"",
+      .help = "IPv4 addresses to listen on; `0.0.0.0` may not be mixed with others." },
+    { .name = "listen_address_v6",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg, listen_v6),
+      .parse = cfg_parse_listen_v6,
+      .type_doc = "string or array of strings",
+      .default_doc = "unset",
+      .help = "IPv6 addresses to listen on (`::1` or `[::1]`); setting it enables IPv6." },
     BOOL(struct cfg, "listen_ipv6", listen_ipv6, 0,
          "Also listen on `[::]` (when `listen_address_v6` is unset)."),
-    {.name = "public_https_port", .kind = CFG_K_INT,
-     .offset = offsetof(struct cfg, public_https_port), .width = 4, .is_signed = true, .min = 1,
-     .max = 65535, .def_int = -1, .type_doc = "integer 1-65535",
-     .default_doc = "= listen_port_tls",
-     .help = "HTTPS port clients see (redirects, Alt-Svc); only with `listen_port_tls`."},
-    {.name = "https_redirection_port", .kind = CFG_K_CUSTOM, .flags = CFG_F_REMOVED,
-     .type_doc = "removed", .default_doc = "-",
-     .help = "`https_redirection_port` was renamed to `public_https_port` in 0.13; update your "
-             "config"},
+    { .name = "public_https_port",
+      .kind = CFG_K_INT,
+      .offset = offsetof(struct cfg, public_https_port),
+      .width = 4,
+      .is_signed = true,
+      .min = 1,
+      .max = 65535,
+      .def_int = -1,
+      .type_doc = "integer 1-65535",
+      .default_doc = "= listen_port_tls",
+      .help = "HTTPS port clients see (redirects, Alt-Svc); only with `listen_port_tls`." },
+    { .name = "https_redirection_port",
+      .kind = CFG_K_CUSTOM,
+      .flags = CFG_F_REMOVED,
+      .type_doc = "removed",
+      .default_doc = "-",
+      .help = "`https_redirection_port` was renamed to `public_https_port` in 0.13; update your "
+              "config" },
     U32(struct cfg, "tcp_listen_backlog", tcp_listen_backlog, 1024,
         "listen(2) backlog of the TCP listeners."),
     U32(struct cfg, "max_concurrent_streams", max_concurrent_streams, 64,
@@ -315,50 +419,85 @@ static const struct cfg_key root_keys[] = {
         "Concurrent client connections (h1/h2) and HTTP/3 streams, in total."),
     U32(struct cfg, "max_clients_per_ip", max_clients_per_ip, 0,
         "Concurrent connections per client IP; 0 = no limit."),
-    {.name = "worker_threads", .kind = CFG_K_INT, .offset = offsetof(struct cfg, worker_threads),
-     .width = 4, .min = 0, .max = 1024, .def_int = 0, .flags = CFG_F_OURS,
-     .type_doc = "integer 0-1024", .default_doc = "0 (one per online CPU)",
-     .help = "Worker threads, each with its own event loop and listeners."},
-    {.name = "sticky_cookie_secret", .kind = CFG_K_CUSTOM,
-     .offset = offsetof(struct cfg, sticky_cookie_secret), .parse = cfg_parse_sticky_secret,
-     .type_doc = "string", .default_doc = "unset",
-     .help = "base64url (no padding) of 32 random bytes, e.g. from `openssl rand 32 | basenc "
-             "--base64url | tr -d =`; required when a route uses `load_balance = \"sticky\"`."},
-    {.name = "trusted_forwarded_proxies", .kind = CFG_K_CUSTOM,
-     .offset = offsetof(struct cfg, trusted_forwarded_proxies),
-     .parse = cfg_parse_trusted_forwarded, .type_doc = "string or array of strings",
-     .default_doc = "[]",
-     .help = "Peers whose X-Forwarded-For / Forwarded headers are believed: CIDRs or the "
-             "aliases `cloudflare`, `fastly`, `cloudfront`."},
+    { .name = "worker_threads",
+      .kind = CFG_K_INT,
+      .offset = offsetof(struct cfg, worker_threads),
+      .width = 4,
+      .min = 0,
+      .max = 1024,
+      .def_int = 0,
+      .flags = CFG_F_OURS,
+      .type_doc = "integer 0-1024",
+      .default_doc = "0 (one per online CPU)",
+      .help = "Worker threads, each with its own event loop and listeners." },
+    { .name = "sticky_cookie_secret",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg, sticky_cookie_secret),
+      .parse = cfg_parse_sticky_secret,
+      .type_doc = "string",
+      .default_doc = "unset",
+      .help = "base64url (no padding) of 32 random bytes, e.g. from `openssl rand 32 | basenc "
+              "--base64url | tr -d =`; required when a route uses `load_balance = \"sticky\"`." },
+    { .name = "trusted_forwarded_proxies",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg, trusted_forwarded_proxies),
+      .parse = cfg_parse_trusted_forwarded,
+      .type_doc = "string or array of strings",
+      .default_doc = "[]",
+      .help = "Peers whose X-Forwarded-For / Forwarded headers are believed: CIDRs or the "
+              "aliases `cloudflare`, `fastly`, `cloudfront`." },
     BOOL(struct cfg, "redact_query_in_access_log", redact_query_in_access_log, 0,
          "Replace query values with `<redacted>` in the access log."),
-    {.name = "request_max_body_size", .kind = CFG_K_CUSTOM,
-     .offset = offsetof(struct cfg, request_max_body_size), .parse = cfg_parse_body_size,
-     .width = 8, .def_int = 268435456, .type_doc = "integer or string",
-     .default_doc = "268435456 (256 MiB)",
-     .help = "Largest request body: bytes, or a string like \"64M\" (k/m/g = 1024-based); 0 or "
-             "\"unlimited\" = no limit."},
+    { .name = "request_max_body_size",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg, request_max_body_size),
+      .parse = cfg_parse_body_size,
+      .width = 8,
+      .def_int = 268435456,
+      .type_doc = "integer or string",
+      .default_doc = "268435456 (256 MiB)",
+      .help = "Largest request body: bytes, or a string like \"64M\" (k/m/g = 1024-based); 0 or "
+              "\"unlimited\" = no limit." },
     STR(struct cfg, "default_app", default_app, NULL,
         "App (its [apps.<name>] key) serving plaintext requests for unknown hosts."),
-    {.name = "apps", .kind = CFG_K_NAMED, .offset = offsetof(struct cfg, apps),
-     .count_offset = offsetof(struct cfg, n_apps), .sub = &app_section,
-     .flags = CFG_F_REQUIRED, .type_doc = "table", .default_doc = "required",
-     .help = "The applications, one [apps.<name>] table each."},
-    {.name = "experimental", .kind = CFG_K_TABLE, .offset = 0, .sub = &experimental_section,
-     .type_doc = "table", .default_doc = "unset", .help = "See [experimental]."},
+    { .name = "apps",
+      .kind = CFG_K_NAMED,
+      .offset = offsetof(struct cfg, apps),
+      .count_offset = offsetof(struct cfg, n_apps),
+      .sub = &app_section,
+      .flags = CFG_F_REQUIRED,
+      .type_doc = "table",
+      .default_doc = "required",
+      .help = "The applications, one [apps.<name>] table each." },
+    { .name = "experimental",
+      .kind = CFG_K_TABLE,
+      .offset = 0,
+      .sub = &experimental_section,
+      .type_doc = "table",
+      .default_doc = "unset",
+      .help = "See [experimental]." },
 };
 
 const struct cfg_section cfg_root_section = {
     .title = "the top level",
     .help = "Global settings.",
     .size = sizeof(struct cfg),
-    .keys = root_keys, .n_keys = N(root_keys),
+    .keys = root_keys,
+    .n_keys = N(root_keys),
     .finish = cfg_finish_root,
 };
 
 const struct cfg_section *const cfg_all_sections[] = {
-    &cfg_root_section, &app_section,   &tls_section,   &route_section,
-    &upstream_section, &cfg_health_check_section, &experimental_section,
-    &h3_section,       &cache_section, &acme_section,  &proxy_protocol_section,
+    &cfg_root_section,
+    &app_section,
+    &tls_section,
+    &route_section,
+    &upstream_section,
+    &cfg_health_check_section,
+    &experimental_section,
+    &h3_section,
+    &cache_section,
+    &acme_section,
+    &proxy_protocol_section,
 };
 const size_t cfg_all_sections_count = N(cfg_all_sections);

@@ -18,13 +18,13 @@ struct cfg_loader;
 struct cfg_section;
 
 enum cfg_kind {
-    CFG_K_BOOL,     /* bool */
-    CFG_K_INT,      /* int32_t/uint16_t/uint32_t/uint64_t per .width, range min..max */
-    CFG_K_STRING,   /* char * */
-    CFG_K_CUSTOM,   /* .parse does everything */
-    CFG_K_TABLE,    /* a sub-table parsed into the struct at .offset */
-    CFG_K_TABLES,   /* array of tables: pointer at .offset, count at .count_offset */
-    CFG_K_NAMED,    /* table of named tables ([apps.<name>]), same storage */
+    CFG_K_BOOL,   /* bool */
+    CFG_K_INT,    /* int32_t/uint16_t/uint32_t/uint64_t per .width, range min..max */
+    CFG_K_STRING, /* char * */
+    CFG_K_CUSTOM, /* .parse does everything */
+    CFG_K_TABLE,  /* a sub-table parsed into the struct at .offset */
+    CFG_K_TABLES, /* array of tables: pointer at .offset, count at .count_offset */
+    CFG_K_NAMED,  /* table of named tables ([apps.<name>]), same storage */
 };
 
 enum cfg_key_flags {

@@ -9,9 +9,9 @@
 
 /* An error on `key` of obj, placed where the key was written, else at the
  * table. Returns -1. */
-__attribute__((format(printf, 5, 6))) static int
-key_error(struct cfg_loader *ld, const void *obj, const struct toml_table *t, const char *key,
-          const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static int key_error(struct cfg_loader *ld, const void *obj,
+                                                           const struct toml_table *t,
+                                                           const char *key, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -37,9 +37,11 @@ int cfg_finish_health_check(struct cfg_loader *ld, void *obj, const struct toml_
     struct cfg_health_check *hc = obj;
     int rc = 0;
     if (hc->unhealthy_threshold < 1)
-        rc = key_error(ld, hc, t, "unhealthy_threshold", "health_check.unhealthy_threshold must be >= 1");
+        rc = key_error(ld, hc, t, "unhealthy_threshold",
+                       "health_check.unhealthy_threshold must be >= 1");
     if (hc->healthy_threshold < 1)
-        rc = key_error(ld, hc, t, "healthy_threshold", "health_check.healthy_threshold must be >= 1");
+        rc = key_error(ld, hc, t, "healthy_threshold",
+                       "health_check.healthy_threshold must be >= 1");
     if (hc->timeout_s >= hc->interval_s) {
         rc = key_error(ld, hc, t, "timeout",
                        "health_check.timeout (%" PRIu64 "s) must be less than interval (%" PRIu64
@@ -48,8 +50,7 @@ int cfg_finish_health_check(struct cfg_loader *ld, void *obj, const struct toml_
     }
     if (hc->type == CFG_HEALTH_HTTP) {
         if (!hc->path)
-            rc = key_error(ld, hc, t, "type",
-                           "health_check.path is required when type = \"http\"");
+            rc = key_error(ld, hc, t, "type", "health_check.path is required when type = \"http\"");
         else if (hc->path[0] != '/')
             rc = key_error(ld, hc, t, "path",
                            "health_check.path must start with \"/\" (got \"%s\")", hc->path);
@@ -63,8 +64,7 @@ int cfg_finish_route(struct cfg_loader *ld, void *obj, const struct toml_table *
     int rc = 0;
     if (r->path && r->path[0] != '/')
         rc = key_error(ld, r, t, "path",
-                       "route path \"%s\" must start with \"/\" (it could never match)",
-                       r->path);
+                       "route path \"%s\" must start with \"/\" (it could never match)", r->path);
     if (r->replace_path && r->replace_path[0] != '/')
         rc = key_error(ld, r, t, "replace_path", "replace_path \"%s\" must start with \"/\"",
                        r->replace_path);

@@ -87,6 +87,5 @@ void cfg_print_summary(const struct cfg *c, FILE *out)
         fprintf(out, "PROXY protocol: required from %zu trusted network(s)\n",
                 c->proxy_protocol.n_trusted_proxies);
     if (c->n_trusted_forwarded_proxies)
-        fprintf(out, "trusted forwarded proxies: %zu network(s)\n",
-                c->n_trusted_forwarded_proxies);
+        fprintf(out, "trusted forwarded proxies: %zu network(s)\n", c->n_trusted_forwarded_proxies);
 }

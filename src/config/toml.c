@@ -11,7 +11,7 @@ static bool parse_header(struct tp_parser *p, struct tp_table *root, struct tp_t
 {
     struct tp_mark at = p->at;
     bool is_array = tp_peek_at(p, 1) == '[';
-    struct tp_key key = {0};
+    struct tp_key key = { 0 };
     bool ok = false;
 
     tp_advance(p, is_array ? 2 : 1);
@@ -64,7 +64,7 @@ struct toml_table *toml_parse(const char *text, size_t len, struct toml_error *e
     struct tp_parser p = {
         .src = (const unsigned char *)(text ? text : ""),
         .len = text ? len : 0,
-        .at = {0, 1, 1},
+        .at = { 0, 1, 1 },
         .err = err ? err : &scratch,
     };
     struct tp_table *root = tp_table_new(0, &p.at, TP_HEADER);

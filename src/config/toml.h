@@ -33,10 +33,10 @@ struct toml_array;
 struct toml_datetime {
     int year, month, day;
     int hour, minute, second;
-    int nanosecond;        /* fraction of a second, truncated to 9 digits */
-    int frac_digits;       /* digits written after '.', 0 when none (capped at 9) */
-    int offset_minutes;    /* TOML_DATETIME only: east of UTC; 'Z' is 0 */
-    bool offset_z;         /* written as Z/z rather than +00:00 */
+    int nanosecond;     /* fraction of a second, truncated to 9 digits */
+    int frac_digits;    /* digits written after '.', 0 when none (capped at 9) */
+    int offset_minutes; /* TOML_DATETIME only: east of UTC; 'Z' is 0 */
+    bool offset_z;      /* written as Z/z rather than +00:00 */
 };
 
 struct toml_value {
@@ -75,8 +75,8 @@ struct toml_table {
 };
 
 struct toml_error {
-    int line, col;    /* 1-based position of the problem */
-    char msg[200];    /* e.g. "expected '=' after key \"a\"" */
+    int line, col; /* 1-based position of the problem */
+    char msg[200]; /* e.g. "expected '=' after key \"a\"" */
 };
 
 /* Parses len bytes of text. Returns the root table, owned by the caller

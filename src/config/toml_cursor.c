@@ -85,8 +85,8 @@ size_t tp_utf8_len(const unsigned char *s, size_t n)
 
 bool tp_is_bare_char(int c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 bool tp_skip_comment(struct tp_parser *p)
@@ -175,7 +175,7 @@ bool tp_fail_oom(struct tp_parser *p)
 /* The code point of the valid UTF-8 sequence of n bytes at s. */
 static unsigned long code_point(const unsigned char *s, size_t n)
 {
-    static const unsigned char lead_mask[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+    static const unsigned char lead_mask[5] = { 0, 0x7F, 0x1F, 0x0F, 0x07 };
     unsigned long cp = s[0] & lead_mask[n];
 
     for (size_t i = 1; i < n; i++)

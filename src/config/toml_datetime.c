@@ -50,8 +50,8 @@ static bool expect_char(struct tp_parser *p, char c, const char *what)
     return true;
 }
 
-static bool in_range(struct tp_parser *p, const struct tp_mark *at, const char *name, int v,
-                     int lo, int hi)
+static bool in_range(struct tp_parser *p, const struct tp_mark *at, const char *name, int v, int lo,
+                     int hi)
 {
     if (v < lo || v > hi)
         return tp_fail(p, at, "%s %02d is out of range (%02d-%02d)", name, v, lo, hi);
@@ -60,7 +60,7 @@ static bool in_range(struct tp_parser *p, const struct tp_mark *at, const char *
 
 static int days_in_month(int year, int month)
 {
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 
     return month == 2 && leap ? 29 : days[month - 1];

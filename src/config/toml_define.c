@@ -37,7 +37,7 @@ static struct tp_table *new_child_table(struct tp_parser *p, struct tp_table *t,
                                         const struct tp_key_part *part,
                                         const struct tp_mark *table_at, enum tp_origin origin)
 {
-    struct toml_value val = {.type = TOML_TABLE, .line = table_at->line, .col = table_at->col};
+    struct toml_value val = { .type = TOML_TABLE, .line = table_at->line, .col = table_at->col };
     struct tp_table *child;
 
     if (t->depth + 1 > TP_MAX_DEPTH) {
@@ -87,8 +87,8 @@ bool tp_resolve_keyval(struct tp_parser *p, struct tp_table *t, const struct tp_
         struct tp_table *sub = tp_table_of(kv->val.u.tab);
         tp_key_render(key, i + 1, true, name, sizeof name);
         if (sub->frozen)
-            return tp_fail(p, &part->at, "cannot extend inline table %s (defined at line %d)",
-                           name, sub->pub.line);
+            return tp_fail(p, &part->at, "cannot extend inline table %s (defined at line %d)", name,
+                           sub->pub.line);
         if (sub->origin == TP_HEADER)
             return tp_fail(p, &part->at,
                            "cannot extend table %s with dotted keys: it is defined by a "
@@ -133,8 +133,8 @@ static struct tp_table *header_step(struct tp_parser *p, struct tp_table *t,
         if (arr->of_tables) /* [[a]] always leaves at least one table in a */
             return tp_table_of(arr->pub.items[arr->pub.n - 1].u.tab);
         tp_key_render(key, i + 1, true, name, sizeof name);
-        tp_fail(p, &part->at, "cannot extend array %s (defined at line %d) with a header",
-                name, kv->line);
+        tp_fail(p, &part->at, "cannot extend array %s (defined at line %d) with a header", name,
+                kv->line);
         return NULL;
     }
     already_value(p, key, i, kv);
@@ -153,8 +153,8 @@ static struct tp_table *define_table(struct tp_parser *p, struct tp_table *t,
         return new_child_table(p, t, part, at, TP_HEADER);
     tp_key_render(key, key->n, false, name, sizeof name);
     if (kv->val.type == TOML_ARRAY && tp_array_of(kv->val.u.arr)->of_tables) {
-        tp_fail(p, &part->at, "table [%s] already defined as an array of tables at line %d",
-                name, kv->line);
+        tp_fail(p, &part->at, "table [%s] already defined as an array of tables at line %d", name,
+                kv->line);
         return NULL;
     }
     if (kv->val.type != TOML_TABLE) {
@@ -185,13 +185,13 @@ static struct tp_table *append_table(struct tp_parser *p, struct tp_table *t,
 {
     const struct tp_key_part *part = &key->parts[key->n - 1];
     struct toml_keyval *kv = tp_table_find(t, part->s, part->len);
-    struct toml_value item = {.type = TOML_TABLE, .line = at->line, .col = at->col};
+    struct toml_value item = { .type = TOML_TABLE, .line = at->line, .col = at->col };
     struct tp_array *arr;
     struct tp_table *elem;
     char name[NAME_SIZE];
 
     if (!kv) {
-        struct toml_value val = {.type = TOML_ARRAY, .line = at->line, .col = at->col};
+        struct toml_value val = { .type = TOML_ARRAY, .line = at->line, .col = at->col };
         if (t->depth + 1 > TP_MAX_DEPTH) {
             tp_fail(p, &part->at, "nesting too deep (more than %d levels of arrays and tables)",
                     TP_MAX_DEPTH);
@@ -215,8 +215,8 @@ static struct tp_table *append_table(struct tp_parser *p, struct tp_table *t,
             tp_fail(p, &part->at, "cannot define [[%s]]: table [%s] already defined at line %d",
                     name, name, tp_table_of(kv->val.u.tab)->pub.line);
         else if (kv->val.type == TOML_ARRAY)
-            tp_fail(p, &part->at, "cannot append to static array %s (defined at line %d)",
-                    name, kv->line);
+            tp_fail(p, &part->at, "cannot append to static array %s (defined at line %d)", name,
+                    kv->line);
         else
             already_value(p, key, key->n - 1, kv);
         return NULL;

@@ -17,7 +17,7 @@ static bool push_part(struct tp_parser *p, struct tp_key *key, char *s, size_t l
         key->parts = grown;
         key->cap = cap;
     }
-    key->parts[key->n++] = (struct tp_key_part){s, len, *at};
+    key->parts[key->n++] = (struct tp_key_part){ s, len, *at };
     return true;
 }
 
@@ -142,10 +142,10 @@ static void render_part(struct out *o, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
+            char esc[2] = { '\\', (char)c };
             put(o, esc, 2);
         } else if (c < 0x20 || c == 0x7F) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
             put(o, esc, 6);
         } else {
             size_t len = tp_utf8_len((const unsigned char *)s + i, n - i);
@@ -160,7 +160,7 @@ static void render_part(struct out *o, const char *s, size_t n)
 
 void tp_key_render(const struct tp_key *key, size_t n, bool quoted, char *buf, size_t size)
 {
-    struct out o = {buf, size, 0, false};
+    struct out o = { buf, size, 0, false };
     bool all_bare = true;
 
     if (size < 8) {

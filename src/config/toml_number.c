@@ -17,8 +17,7 @@ size_t tp_word_len(const struct tp_parser *p)
     size_t n = 0;
     int c;
 
-    while ((c = tp_peek_at(p, n)) >= 0 &&
-           (tp_is_bare_char(c) || c == '+' || c == '.' || c == ':'))
+    while ((c = tp_peek_at(p, n)) >= 0 && (tp_is_bare_char(c) || c == '+' || c == '.' || c == ':'))
         n++;
     return n;
 }
@@ -31,8 +30,8 @@ struct number {
     struct tp_mark start;
 };
 
-static bool fail_at(struct tp_parser *p, const struct number *num, size_t i, const char *fmt,
-                    ...) __attribute__((format(printf, 4, 5)));
+static bool fail_at(struct tp_parser *p, const struct number *num, size_t i, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static bool fail_at(struct tp_parser *p, const struct number *num, size_t i, const char *fmt, ...)
 {
@@ -100,21 +99,20 @@ static bool accumulate(struct tp_parser *p, const struct number *num, size_t fro
 /* 0x, 0o and 0b integers; i is just past the prefix. */
 static bool radix_integer(struct tp_parser *p, const struct number *num, struct toml_value *out)
 {
-    static const char *const names[] = {[2] = "binary", [8] = "octal", [16] = "hexadecimal"};
-    static const char *const articles[] = {[2] = "a", [8] = "an", [16] = "a"};
+    static const char *const names[] = { [2] = "binary", [8] = "octal", [16] = "hexadecimal" };
+    static const char *const articles[] = { [2] = "a", [8] = "an", [16] = "a" };
     char prefix = num->w[1];
     int radix = prefix == 'x' ? 16 : prefix == 'o' ? 8 : 2;
     size_t i = 2;
     uint64_t v;
 
     if (i >= num->n || digit_value(num->w[i], radix) < 0)
-        return fail_at(p, num, i, "expected %s %s digit after '0%c'", articles[radix],
-                       names[radix], prefix);
+        return fail_at(p, num, i, "expected %s %s digit after '0%c'", articles[radix], names[radix],
+                       prefix);
     if (!scan_digits(p, num, &i, radix))
         return false;
     if (i < num->n)
-        return fail_at(p, num, i, "invalid character '%c' in %s integer", num->w[i],
-                       names[radix]);
+        return fail_at(p, num, i, "invalid character '%c' in %s integer", num->w[i], names[radix]);
     if (!accumulate(p, num, 2, num->n, radix, INT64_MAX, &v))
         return false;
     out->type = TOML_INTEGER;
@@ -184,7 +182,7 @@ static bool special_float(const struct number *num, size_t i, bool neg, struct t
 
 bool tp_parse_number(struct tp_parser *p, struct toml_value *out)
 {
-    struct number num = {(const char *)p->src + p->at.off, tp_word_len(p), p->at};
+    struct number num = { (const char *)p->src + p->at.off, tp_word_len(p), p->at };
     bool sign = num.n > 0 && (num.w[0] == '+' || num.w[0] == '-');
     bool neg = sign && num.w[0] == '-';
     size_t i = sign ? 1 : 0, int_start = i;
@@ -195,8 +193,7 @@ bool tp_parse_number(struct tp_parser *p, struct toml_value *out)
     if (i >= num.n || !is_digit(num.w[i])) {
         if (num.n == 0)
             return tp_fail_unexpected(p, "expected a value");
-        return fail_at(p, &num, 0, "invalid value '%.*s'", num.n > 40 ? 40 : (int)num.n,
-                       num.w);
+        return fail_at(p, &num, 0, "invalid value '%.*s'", num.n > 40 ? 40 : (int)num.n, num.w);
     }
     if (num.w[i] == '0' && i + 1 < num.n &&
         (num.w[i + 1] == 'x' || num.w[i + 1] == 'o' || num.w[i + 1] == 'b')) {

@@ -93,14 +93,13 @@ static bool unicode_escape(struct tp_parser *p, struct strbuf *b)
         int v = hex_value(tp_peek_at(p, 2 + i));
         if (v < 0) {
             tp_advance(p, 2 + i);
-            return tp_fail_unexpected(p, "expected %zu hex digits after '\\%c'", digits,
-                                      letter);
+            return tp_fail_unexpected(p, "expected %zu hex digits after '\\%c'", digits, letter);
         }
         cp = cp << 4 | (uint32_t)v;
     }
     if (cp >= 0xD800 && cp <= 0xDFFF)
-        return tp_fail(p, &at, "invalid unicode escape '\\%c%.*s' (surrogate code point)",
-                       letter, (int)digits, (const char *)p->src + at.off + 2);
+        return tp_fail(p, &at, "invalid unicode escape '\\%c%.*s' (surrogate code point)", letter,
+                       (int)digits, (const char *)p->src + at.off + 2);
     if (cp > 0x10FFFF)
         return tp_fail(p, &at, "invalid unicode escape '\\%c%.*s' (beyond U+10FFFF)", letter,
                        (int)digits, (const char *)p->src + at.off + 2);
@@ -156,14 +155,13 @@ static bool escape(struct tp_parser *p, struct strbuf *b, bool multiline,
     case '"': ch = '"'; break;
     case '\\': ch = '\\'; break;
     case 'u':
-    case 'U':
-        return unicode_escape(p, b);
+    case 'U': return unicode_escape(p, b);
     default:
         if (multiline && line_ending_backslash(p))
             return true;
         if (c < 0)
-            return tp_fail(p, start, multiline ? "unterminated multi-line string"
-                                               : "unterminated string");
+            return tp_fail(p, start,
+                           multiline ? "unterminated multi-line string" : "unterminated string");
         if (c > 0x20 && c < 0x7F)
             return tp_fail(p, &p->at, "invalid escape sequence '\\%c' in string", c);
         return tp_fail(p, &p->at, "invalid escape sequence in string: '\\' followed by %s",
@@ -251,7 +249,7 @@ static bool single_line_string(struct tp_parser *p, struct strbuf *b, int quote)
 
 bool tp_parse_string(struct tp_parser *p, bool allow_multiline, char **out, size_t *out_len)
 {
-    struct strbuf b = {0};
+    struct strbuf b = { 0 };
     int quote = tp_peek(p);
     bool ok;
 

@@ -160,9 +160,7 @@ void tp_table_freeze(struct tp_table *t)
 void tp_value_free(struct toml_value *v)
 {
     switch (v->type) {
-    case TOML_STRING:
-        free(v->u.str.ptr);
-        break;
+    case TOML_STRING: free(v->u.str.ptr); break;
     case TOML_ARRAY:
         if (v->u.arr) {
             for (size_t i = 0; i < v->u.arr->n; i++)
@@ -175,8 +173,7 @@ void tp_value_free(struct toml_value *v)
         if (v->u.tab)
             tp_table_free(tp_table_of(v->u.tab));
         break;
-    default:
-        break;
+    default: break;
     }
     v->type = TOML_BOOL; /* nothing left to free */
 }

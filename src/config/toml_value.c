@@ -7,8 +7,7 @@ static bool too_deep(struct tp_parser *p, int depth)
 {
     if (depth <= TP_MAX_DEPTH)
         return false;
-    tp_fail(p, &p->at, "nesting too deep (more than %d levels of arrays and tables)",
-            TP_MAX_DEPTH);
+    tp_fail(p, &p->at, "nesting too deep (more than %d levels of arrays and tables)", TP_MAX_DEPTH);
     return true;
 }
 
@@ -163,7 +162,7 @@ bool tp_parse_value(struct tp_parser *p, struct toml_value *out, int depth)
 
 bool tp_parse_keyval(struct tp_parser *p, struct tp_table *t)
 {
-    struct tp_key key = {0};
+    struct tp_key key = { 0 };
     struct tp_table *target;
     struct toml_value val;
     bool ok = false;

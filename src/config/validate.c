@@ -11,9 +11,10 @@
 
 /* Error or warning at the place key `key` of obj was written, else at
  * (line, col). */
-__attribute__((format(printf, 8, 9))) static void
-report(struct cfg_loader *ld, enum cfg_severity sev, const void *obj, const char *key,
-       const char *path, int line, int col, const char *fmt, ...)
+__attribute__((format(printf, 8, 9))) static void report(struct cfg_loader *ld,
+                                                         enum cfg_severity sev, const void *obj,
+                                                         const char *key, const char *path,
+                                                         int line, int col, const char *fmt, ...)
 {
     char msg[700];
     va_list ap;
@@ -57,14 +58,14 @@ static void check_listen_defaults(struct cfg_loader *ld, struct cfg *c)
     if (!c->listen_v4) {
         c->listen_v4 = ld_alloc(ld, sizeof(struct ip_addr));
         if (c->listen_v4) {
-            c->listen_v4[0] = (struct ip_addr){.family = 4};
+            c->listen_v4[0] = (struct ip_addr){ .family = 4 };
             c->n_listen_v4 = 1;
         }
     }
     if (!c->listen_v6 && c->listen_ipv6) {
         c->listen_v6 = ld_alloc(ld, sizeof(struct ip_addr));
         if (c->listen_v6) {
-            c->listen_v6[0] = (struct ip_addr){.family = 6};
+            c->listen_v6[0] = (struct ip_addr){ .family = 6 };
             c->n_listen_v6 = 1;
         }
     }
@@ -128,8 +129,8 @@ static void check_apps(struct cfg_loader *ld, struct cfg *c, bool *any_sticky)
         const struct cfg_app *app = &c->apps[i];
         for (size_t j = 0; j < i; j++) {
             if (strcmp(app->name, c->apps[j].name) == 0)
-                report(ld, CFG_ERROR, app, "", app_path(app, NULL, buf, sizeof(buf)),
-                       app->pos.line, app->pos.col,
+                report(ld, CFG_ERROR, app, "", app_path(app, NULL, buf, sizeof(buf)), app->pos.line,
+                       app->pos.col,
                        "app name \"%s\" is used twice (names are case-insensitive; first at "
                        "line %d)",
                        app->name, c->apps[j].pos.line);
@@ -148,8 +149,8 @@ static void check_apps(struct cfg_loader *ld, struct cfg *c, bool *any_sticky)
                    "listen_port is not set",
                    app->name);
         if (tls->enabled && c->listen_port_tls < 0)
-            report(ld, CFG_ERROR, app, "tls", app_path(app, "tls", buf, sizeof(buf)),
-                   app->pos.line, app->pos.col,
+            report(ld, CFG_ERROR, app, "tls", app_path(app, "tls", buf, sizeof(buf)), app->pos.line,
+                   app->pos.col,
                    "a tls table needs the TLS listener: set listen_port_tls (or remove tls)");
         if (tls->https_redirection_given && !both_ports)
             report(ld, CFG_ERROR, tls, "https_redirection",

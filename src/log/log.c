@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MSG_MAX 8192      /* message bytes kept after escaping */
-#define BUF_SIZE 16384    /* per-thread buffer per destination */
-#define TS_PREFIX_MAX 32  /* "YYYY-MM-DDTHH:MM:SS." */
+#define MSG_MAX 8192     /* message bytes kept after escaping */
+#define BUF_SIZE 16384   /* per-thread buffer per destination */
+#define TS_PREFIX_MAX 32 /* "YYYY-MM-DDTHH:MM:SS." */
 #define LINE_SIZE (TS_PREFIX_MAX + 8 + 7 + MSG_MAX + 4)
 
 enum { DEST_SYS, DEST_ACC, DEST_COUNT };
@@ -32,7 +32,7 @@ static const char *const level_tags[] = {
 
 static enum log_level g_level = LOG_INFO;
 static bool g_files;
-static int g_fd[DEST_COUNT] = {STDOUT_FILENO, STDOUT_FILENO};
+static int g_fd[DEST_COUNT] = { STDOUT_FILENO, STDOUT_FILENO };
 static char g_path[DEST_COUNT][PATH_MAX];
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* open/reopen/close */
 

@@ -6,8 +6,8 @@
 #include <stddef.h>
 
 struct cdn_alias {
-    const char *name;           /* lower-case alias */
-    const char *const *cidrs;   /* CIDR texts */
+    const char *name;         /* lower-case alias */
+    const char *const *cidrs; /* CIDR texts */
     size_t n;
 };
 

@@ -23,7 +23,7 @@ static int b64url_value(unsigned char c)
 
 size_t b64url_encoded_len(size_t n)
 {
-    static const size_t extra[3] = {0, 2, 3};
+    static const size_t extra[3] = { 0, 2, 3 };
     return n / 3 * 4 + extra[n % 3];
 }
 
@@ -65,7 +65,7 @@ long b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap, const c
     if (!err && len % 4 == 1)
         err = "invalid length";
 
-    static const size_t extra[4] = {0, 0, 1, 2};
+    static const size_t extra[4] = { 0, 0, 1, 2 };
     size_t need = len / 4 * 3 + extra[len % 4];
     if (!err && need > (size_t)LONG_MAX)
         err = "input too long";

@@ -4,11 +4,11 @@
 #include <string.h>
 
 /* Fails the enclosing parser with a reason; why may be NULL. */
-#define IP_ERR(msg)           \
-    do {                      \
-        if (why)              \
-            *why = (msg);     \
-        return -1;            \
+#define IP_ERR(msg)                                                                                \
+    do {                                                                                           \
+        if (why)                                                                                   \
+            *why = (msg);                                                                          \
+        return -1;                                                                                 \
     } while (0)
 
 static int hexval(char c)
@@ -215,7 +215,7 @@ int ip_cidr_parse(const char *s, size_t len, struct ip_cidr *out, const char **w
 
 static bool is_mapped(const struct ip_addr *a)
 {
-    static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
     return a->family == 6 && memcmp(a->bytes, pfx, sizeof pfx) == 0;
 }
 

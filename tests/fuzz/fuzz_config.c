@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct cfg_diags diags = {0};
+    struct cfg_diags diags = { 0 };
     struct cfg *cfg = cfg_load_text("fuzz.toml", (const char *)data, size, &diags);
     char line[2048];
     for (size_t i = 0; i < diags.n; i++)

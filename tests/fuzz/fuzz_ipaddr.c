@@ -55,12 +55,10 @@ static void compare_libc(const uint8_t *data, size_t size, const struct ip_addr 
     s[size] = '\0';
     int family = strchr(s, ':') ? AF_INET6 : AF_INET;
     int ok = inet_pton(family, s, ref) == 1;
-    check(ok == (rc == 0), ok ? "inet_pton accepts, we reject" : "we accept, inet_pton rejects",
-          s);
+    check(ok == (rc == 0), ok ? "inet_pton accepts, we reject" : "we accept, inet_pton rejects", s);
     if (!ok)
         return;
-    check(memcmp(a->bytes, ref, family == AF_INET ? 4 : 16) == 0, "bytes differ from inet_pton",
-          s);
+    check(memcmp(a->bytes, ref, family == AF_INET ? 4 : 16) == 0, "bytes differ from inet_pton", s);
     if (family == AF_INET6) {
         static const uint8_t zero12[12];
         char mine[46], theirs[INET6_ADDRSTRLEN];

@@ -29,22 +29,22 @@ static void tap_report(int pass, const char *file, int line, const char *what)
 
 #define TAP_OK(cond, what) tap_report(!!(cond), __FILE__, __LINE__, (what))
 
-#define TAP_INT_EQ(got, want, what)                                                     \
-    do {                                                                                \
-        long long tap_g_ = (long long)(got), tap_w_ = (long long)(want);                \
-        tap_report(tap_g_ == tap_w_, __FILE__, __LINE__, (what));                       \
-        if (tap_g_ != tap_w_)                                                           \
-            printf("#   got %lld, want %lld\n", tap_g_, tap_w_);                        \
+#define TAP_INT_EQ(got, want, what)                                                                \
+    do {                                                                                           \
+        long long tap_g_ = (long long)(got), tap_w_ = (long long)(want);                           \
+        tap_report(tap_g_ == tap_w_, __FILE__, __LINE__, (what));                                  \
+        if (tap_g_ != tap_w_)                                                                      \
+            printf("#   got %lld, want %lld\n", tap_g_, tap_w_);                                   \
     } while (0)
 
-#define TAP_STR_EQ(got, want, what)                                                     \
-    do {                                                                                \
-        const char *tap_g_ = (got), *tap_w_ = (want);                                   \
-        int tap_p_ = tap_g_ && tap_w_ && strcmp(tap_g_, tap_w_) == 0;                   \
-        tap_report(tap_p_, __FILE__, __LINE__, (what));                                 \
-        if (!tap_p_)                                                                    \
-            printf("#   got  \"%s\"\n#   want \"%s\"\n", tap_g_ ? tap_g_ : "(null)",    \
-                   tap_w_ ? tap_w_ : "(null)");                                         \
+#define TAP_STR_EQ(got, want, what)                                                                \
+    do {                                                                                           \
+        const char *tap_g_ = (got), *tap_w_ = (want);                                              \
+        int tap_p_ = tap_g_ && tap_w_ && strcmp(tap_g_, tap_w_) == 0;                              \
+        tap_report(tap_p_, __FILE__, __LINE__, (what));                                            \
+        if (!tap_p_)                                                                               \
+            printf("#   got  \"%s\"\n#   want \"%s\"\n", tap_g_ ? tap_g_ : "(null)",               \
+                   tap_w_ ? tap_w_ : "(null)");                                                    \
     } while (0)
 
 static inline int tap_done(void)

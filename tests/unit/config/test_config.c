@@ -61,29 +61,29 @@ static void test_defaults(void)
 static void test_values(void)
 {
     struct cfg_diags d;
-    struct cfg *c = load(
-        "listen_port = 80\nlisten_port_tls = 443\npublic_https_port = 8443\n"
-        "listen_address_v4 = [\"127.0.0.1\", \"127.0.0.1\", \"10.0.0.1\"]\n"
-        "listen_address_v6 = \"[::1]\"\n"
-        "sticky_cookie_secret = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"\n"
-        "trusted_forwarded_proxies = [\"10.0.0.0/8\", \" CloudFront \", \"10.0.0.0/8\"]\n"
-        "request_max_body_size = \" 64 k \"\n"
-        "default_app = \"WEB\"\n"
-        "[apps.web]\nserver_name = \"web.test\"\n"
-        "tls = { tls_cert_path = \"c.pem\", tls_cert_key_path = \"k.pem\", "
-        "client_ca_cert_path = \"ca.pem\" }\n"
-        "[[apps.web.reverse_proxy]]\npath = \"/api\"\nreplace_path = \"/\"\n"
-        "upstream = [{ location = \"[2001:DB8::1]:8443\", tls = true }, { location = "
-        "\"Svc.internal\", tls = true }]\n"
-        "load_balance = \"sticky\"\n"
-        "upstream_options = [\"set_upstream_host\", \"forwarded_header\"]\n"
-        "health_check = { type = \"http\", path = \"/hz\", interval = 3, timeout = 1 }\n"
-        "[[apps.web.reverse_proxy]]\nupstream = [{ location = \"127.0.0.1:1\" }]\n"
-        "health_check = true\n"
-        "[experimental]\nconnection_handling_timeout = 30\n"
-        "[experimental.cache]\nmax_cache_each_size_on_memory = 0\n"
-        "[experimental.tcp_recv_proxy_protocol]\ntrusted_proxies = [\"::1/128\"]\n",
-        &d);
+    struct cfg *c =
+        load("listen_port = 80\nlisten_port_tls = 443\npublic_https_port = 8443\n"
+             "listen_address_v4 = [\"127.0.0.1\", \"127.0.0.1\", \"10.0.0.1\"]\n"
+             "listen_address_v6 = \"[::1]\"\n"
+             "sticky_cookie_secret = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"\n"
+             "trusted_forwarded_proxies = [\"10.0.0.0/8\", \" CloudFront \", \"10.0.0.0/8\"]\n"
+             "request_max_body_size = \" 64 k \"\n"
+             "default_app = \"WEB\"\n"
+             "[apps.web]\nserver_name = \"web.test\"\n"
+             "tls = { tls_cert_path = \"c.pem\", tls_cert_key_path = \"k.pem\", "
+             "client_ca_cert_path = \"ca.pem\" }\n"
+             "[[apps.web.reverse_proxy]]\npath = \"/api\"\nreplace_path = \"/\"\n"
+             "upstream = [{ location = \"[2001:DB8::1]:8443\", tls = true }, { location = "
+             "\"Svc.internal\", tls = true }]\n"
+             "load_balance = \"sticky\"\n"
+             "upstream_options = [\"set_upstream_host\", \"forwarded_header\"]\n"
+             "health_check = { type = \"http\", path = \"/hz\", interval = 3, timeout = 1 }\n"
+             "[[apps.web.reverse_proxy]]\nupstream = [{ location = \"127.0.0.1:1\" }]\n"
+             "health_check = true\n"
+             "[experimental]\nconnection_handling_timeout = 30\n"
+             "[experimental.cache]\nmax_cache_each_size_on_memory = 0\n"
+             "[experimental.tcp_recv_proxy_protocol]\ntrusted_proxies = [\"::1/128\"]\n",
+             &d);
     TAP_OK(c != NULL, "full config loads");
     if (!c) {
         cfg_diags_print(&d, stdout);
@@ -114,8 +114,7 @@ static void test_values(void)
     TAP_INT_EQ(r->upstreams[0].port, 8443, "v6 upstream port");
     TAP_STR_EQ(r->upstreams[1].host, "svc.internal", "host lower-cased");
     TAP_INT_EQ(r->upstreams[1].port, 443, "tls default port");
-    TAP_OK(r->health_check.enabled && r->health_check.type == CFG_HEALTH_HTTP,
-           "http health check");
+    TAP_OK(r->health_check.enabled && r->health_check.type == CFG_HEALTH_HTTP, "http health check");
     TAP_INT_EQ(r->health_check.interval_s, 3, "interval");
     TAP_INT_EQ(r->health_check.unhealthy_threshold, 3, "threshold default");
     TAP_INT_EQ(r->health_check.expected_status, 200, "expected status default");

@@ -159,9 +159,9 @@ static void test_bools(void)
 static bool dt_is(const struct toml_value *v, enum toml_type type, int y, int mo, int d, int h,
                   int mi, int s, int ns, int digits)
 {
-    return v && v->type == type && v->u.dt.year == y && v->u.dt.month == mo &&
-           v->u.dt.day == d && v->u.dt.hour == h && v->u.dt.minute == mi &&
-           v->u.dt.second == s && v->u.dt.nanosecond == ns && v->u.dt.frac_digits == digits;
+    return v && v->type == type && v->u.dt.year == y && v->u.dt.month == mo && v->u.dt.day == d &&
+           v->u.dt.hour == h && v->u.dt.minute == mi && v->u.dt.second == s &&
+           v->u.dt.nanosecond == ns && v->u.dt.frac_digits == digits;
 }
 
 static void test_datetimes(void)
@@ -217,10 +217,10 @@ static void test_arrays(void)
     a = array(t, "empty");
     TAP_OK(a && a->n == 0, "arrays: empty");
     a = array(t, "mixed");
-    TAP_OK(a && a->n == 7 && a->items[0].type == TOML_INTEGER &&
-               a->items[1].type == TOML_STRING && a->items[2].type == TOML_FLOAT &&
-               a->items[3].type == TOML_BOOL && a->items[4].type == TOML_DATE_LOCAL &&
-               a->items[5].type == TOML_ARRAY && a->items[6].type == TOML_TABLE,
+    TAP_OK(a && a->n == 7 && a->items[0].type == TOML_INTEGER && a->items[1].type == TOML_STRING &&
+               a->items[2].type == TOML_FLOAT && a->items[3].type == TOML_BOOL &&
+               a->items[4].type == TOML_DATE_LOCAL && a->items[5].type == TOML_ARRAY &&
+               a->items[6].type == TOML_TABLE,
            "arrays: mixed types");
     TAP_OK(a && a->n == 7 && a->items[1].line == 2 && a->items[1].col == 13,
            "arrays: item position");
@@ -282,8 +282,7 @@ static void test_tables(void)
     const struct toml_table *a = table(t, "a");
     TAP_INT_EQ(integer(a, "z"), 0, "tables: [a] after [a.b.c]");
     TAP_OK(a && a->line == 17, "tables: implicit table takes the position of its [header]");
-    TAP_OK(t && t->n == 5 && strcmp(t->kv[0].key, "title") == 0 &&
-               strcmp(t->kv[4].key, "a") == 0,
+    TAP_OK(t && t->n == 5 && strcmp(t->kv[0].key, "title") == 0 && strcmp(t->kv[4].key, "a") == 0,
            "tables: keys kept in document order");
     toml_free(t);
 }
@@ -294,10 +293,10 @@ static void test_positions(void)
     const struct toml_keyval *kv;
     struct toml_error err;
     struct toml_table *t = parse("\xef\xbb\xbf"
-              "a = 1\n"
-              "  b.c   =   \"x\"\r\n"
-              "\"\xc3\xa9t\xc3\xa9\" = 'caf\xc3\xa9' # \xe2\x82\xac\n"
-              "d = [1,\n     2]\n");
+                                 "a = 1\n"
+                                 "  b.c   =   \"x\"\r\n"
+                                 "\"\xc3\xa9t\xc3\xa9\" = 'caf\xc3\xa9' # \xe2\x82\xac\n"
+                                 "d = [1,\n     2]\n");
     kv = t ? toml_get(t, "a") : NULL;
     TAP_OK(kv && kv->line == 1 && kv->col == 1 && kv->val.line == 1 && kv->val.col == 5,
            "positions: the BOM takes no column");
@@ -367,117 +366,119 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
     /* strings */
-    {"a = \"abc\n", 1, 5, "unterminated string"},
-    {"a = 'abc", 1, 5, "unterminated string"},
-    {"a = \"\"\"abc\n\n", 1, 5, "unterminated multi-line string"},
-    {"x = 1\na = '''abc''", 2, 5, "unterminated multi-line string"},
-    {"a = \"a\\qb\"", 1, 7, "invalid escape sequence '\\q' in string"},
-    {"a = \"\\x41\"", 1, 6, "invalid escape sequence '\\x' in string"},
-    {"a = \"a\\ b\"", 1, 7, "invalid escape sequence in string: '\\' followed by a space"},
-    {"a = \"\\u12\"", 1, 10, "expected 4 hex digits after '\\u'"},
-    {"a = \"\\U0010FFFG\"", 1, 15, "expected 8 hex digits after '\\U'"},
-    {"a = \"x\\uD800\"", 1, 7, "invalid unicode escape '\\uD800' (surrogate code point)"},
-    {"a = \"\\U00110000\"", 1, 6, "invalid unicode escape '\\U00110000' (beyond U+10FFFF)"},
-    {"a = \"tab\tok, bell\a not\"", 1, 18, "control character U+0007 is not allowed in strings"},
-    {"a = '\x7f'", 1, 6, "control character U+007F is not allowed in strings"},
-    {"a = \"\"\"x\"\"\"\"\"\"", 1, 14, "too many quotes at the end of a multi-line string"},
-    {"\"\"\"k\"\"\" = 1", 1, 1, "multi-line strings are not allowed as keys"},
-    {"a = \"\xc3\xa9\xff\"", 1, 7, "invalid UTF-8 byte 0xff"},
-    {"a = \"\xe0\x80\x80\"", 1, 6, "invalid UTF-8 byte 0xe0"},
-    {"a = \"\xed\xa0\x80\"", 1, 6, "invalid UTF-8 byte 0xed"},
-    {"# caf\xc3\n", 1, 6, "invalid UTF-8 byte 0xc3"},
-    {"a = 1 # bell \a\n", 1, 14, "control character U+0007 is not allowed in comments"},
+    { "a = \"abc\n", 1, 5, "unterminated string" },
+    { "a = 'abc", 1, 5, "unterminated string" },
+    { "a = \"\"\"abc\n\n", 1, 5, "unterminated multi-line string" },
+    { "x = 1\na = '''abc''", 2, 5, "unterminated multi-line string" },
+    { "a = \"a\\qb\"", 1, 7, "invalid escape sequence '\\q' in string" },
+    { "a = \"\\x41\"", 1, 6, "invalid escape sequence '\\x' in string" },
+    { "a = \"a\\ b\"", 1, 7, "invalid escape sequence in string: '\\' followed by a space" },
+    { "a = \"\\u12\"", 1, 10, "expected 4 hex digits after '\\u'" },
+    { "a = \"\\U0010FFFG\"", 1, 15, "expected 8 hex digits after '\\U'" },
+    { "a = \"x\\uD800\"", 1, 7, "invalid unicode escape '\\uD800' (surrogate code point)" },
+    { "a = \"\\U00110000\"", 1, 6, "invalid unicode escape '\\U00110000' (beyond U+10FFFF)" },
+    { "a = \"tab\tok, bell\a not\"", 1, 18, "control character U+0007 is not allowed in strings" },
+    { "a = '\x7f'", 1, 6, "control character U+007F is not allowed in strings" },
+    { "a = \"\"\"x\"\"\"\"\"\"", 1, 14, "too many quotes at the end of a multi-line string" },
+    { "\"\"\"k\"\"\" = 1", 1, 1, "multi-line strings are not allowed as keys" },
+    { "a = \"\xc3\xa9\xff\"", 1, 7, "invalid UTF-8 byte 0xff" },
+    { "a = \"\xe0\x80\x80\"", 1, 6, "invalid UTF-8 byte 0xe0" },
+    { "a = \"\xed\xa0\x80\"", 1, 6, "invalid UTF-8 byte 0xed" },
+    { "# caf\xc3\n", 1, 6, "invalid UTF-8 byte 0xc3" },
+    { "a = 1 # bell \a\n", 1, 14, "control character U+0007 is not allowed in comments" },
     /* keys and structure */
-    {"a 1", 1, 3, "expected '=' after key \"a\""},
-    {"a.b.c 1", 1, 7, "expected '=' after key \"a.b.c\""},
-    {"'x y' 1", 1, 7, "expected '=' after key 'x y'"},
-    {"a =", 1, 4, "expected a value"},
-    {"a = \n", 1, 5, "expected a value"},
-    {"= 1", 1, 1, "expected a key"},
-    {"a. = 1", 1, 4, "expected a key after '.'"},
-    {"a = 1 2", 1, 7, "expected end of line after value"},
-    {"a = \"x\" \"y\"", 1, 9, "expected end of line after value"},
-    {"a = hello", 1, 5, "invalid value 'hello'"},
-    {"a = truex", 1, 5, "invalid value 'truex'"},
-    {"a = 1\r", 1, 6, "carriage return must be followed by a newline"},
-    {"a = 1\n\na = 2", 3, 1, "duplicate key \"a\" (first defined at line 1)"},
-    {"a.b = 1\na.b = 2", 2, 3, "duplicate key \"a.b\" (first defined at line 1)"},
-    {"a = 1\na.b = 2", 2, 1, "key \"a\" is already defined as an integer at line 1"},
-    {"[a.b]\nx=1\n[a.b]", 3, 4, "table [a.b] already defined at line 1"},
-    {"[a]\n[b]\n[a]", 3, 2, "table [a] already defined at line 1"},
-    {"[a]\nb.c = 1\n[a.b]", 3, 4, "table [a.b] already defined by dotted keys at line 2"},
-    {"[a.b.c]\n[a]\nb.c.d = 1", 3, 3,
-     "cannot extend table \"b.c\" with dotted keys: it is defined by a header at line 1"},
-    {"a = {b = 1}\n[a]", 2, 2, "cannot extend inline table [a] (defined at line 1)"},
-    {"a = {b = 1}\n[a.c]", 2, 2, "cannot extend inline table [a] (defined at line 1)"},
-    {"a = {b = 1}\na.c = 2", 2, 1, "cannot extend inline table \"a\" (defined at line 1)"},
-    {"a = {b = {c = 1}, b.d = 2}", 1, 19, "cannot extend inline table \"b\" (defined at line 1)"},
-    {"a = [1]\n[[a]]", 2, 3, "cannot append to static array \"a\" (defined at line 1)"},
-    {"a = [{}]\n[a.b]", 2, 2, "cannot extend array \"a\" (defined at line 1) with a header"},
-    {"[[a]]\n[a]", 2, 2, "table [a] already defined as an array of tables at line 1"},
-    {"[a]\n[[a]]", 2, 3, "cannot define [[a]]: table [a] already defined at line 1"},
-    {"[a\nb = 1", 1, 3, "expected ']' to close the table header"},
-    {"[[a]\n", 1, 5, "expected ']]' to close the array of tables header"},
-    {"[]", 1, 2, "expected a key"},
-    {"[a] b = 1", 1, 5, "expected end of line after table header"},
+    { "a 1", 1, 3, "expected '=' after key \"a\"" },
+    { "a.b.c 1", 1, 7, "expected '=' after key \"a.b.c\"" },
+    { "'x y' 1", 1, 7, "expected '=' after key 'x y'" },
+    { "a =", 1, 4, "expected a value" },
+    { "a = \n", 1, 5, "expected a value" },
+    { "= 1", 1, 1, "expected a key" },
+    { "a. = 1", 1, 4, "expected a key after '.'" },
+    { "a = 1 2", 1, 7, "expected end of line after value" },
+    { "a = \"x\" \"y\"", 1, 9, "expected end of line after value" },
+    { "a = hello", 1, 5, "invalid value 'hello'" },
+    { "a = truex", 1, 5, "invalid value 'truex'" },
+    { "a = 1\r", 1, 6, "carriage return must be followed by a newline" },
+    { "a = 1\n\na = 2", 3, 1, "duplicate key \"a\" (first defined at line 1)" },
+    { "a.b = 1\na.b = 2", 2, 3, "duplicate key \"a.b\" (first defined at line 1)" },
+    { "a = 1\na.b = 2", 2, 1, "key \"a\" is already defined as an integer at line 1" },
+    { "[a.b]\nx=1\n[a.b]", 3, 4, "table [a.b] already defined at line 1" },
+    { "[a]\n[b]\n[a]", 3, 2, "table [a] already defined at line 1" },
+    { "[a]\nb.c = 1\n[a.b]", 3, 4, "table [a.b] already defined by dotted keys at line 2" },
+    { "[a.b.c]\n[a]\nb.c.d = 1", 3, 3,
+      "cannot extend table \"b.c\" with dotted keys: it is defined by a header at line 1" },
+    { "a = {b = 1}\n[a]", 2, 2, "cannot extend inline table [a] (defined at line 1)" },
+    { "a = {b = 1}\n[a.c]", 2, 2, "cannot extend inline table [a] (defined at line 1)" },
+    { "a = {b = 1}\na.c = 2", 2, 1, "cannot extend inline table \"a\" (defined at line 1)" },
+    { "a = {b = {c = 1}, b.d = 2}", 1, 19, "cannot extend inline table \"b\" (defined at line 1)" },
+    { "a = [1]\n[[a]]", 2, 3, "cannot append to static array \"a\" (defined at line 1)" },
+    { "a = [{}]\n[a.b]", 2, 2, "cannot extend array \"a\" (defined at line 1) with a header" },
+    { "[[a]]\n[a]", 2, 2, "table [a] already defined as an array of tables at line 1" },
+    { "[a]\n[[a]]", 2, 3, "cannot define [[a]]: table [a] already defined at line 1" },
+    { "[a\nb = 1", 1, 3, "expected ']' to close the table header" },
+    { "[[a]\n", 1, 5, "expected ']]' to close the array of tables header" },
+    { "[]", 1, 2, "expected a key" },
+    { "[a] b = 1", 1, 5, "expected end of line after table header" },
     /* arrays and inline tables */
-    {"a = [1 2]", 1, 8, "expected ',' or ']' after array element"},
-    {"a = [1,,2]", 1, 8, "expected a value"},
-    {"a = [,]", 1, 6, "expected a value"},
-    {"a = [1, 2", 1, 5, "unterminated array (missing ']')"},
-    {"a = {b = 1,}", 1, 12, "trailing comma is not allowed in inline tables"},
-    {"a = {b = 1\n}", 1, 11, "inline tables must be on one line (expected ',' or '}')"},
-    {"a = {\nb = 1}", 1, 6, "inline tables must be on one line (expected a key)"},
-    {"a = {b = 1 c = 2}", 1, 12, "expected ',' or '}' in inline table"},
-    {"a = {b = 1", 1, 5, "unterminated inline table (missing '}')"},
-    {"a = {b = 1, b = 2}", 1, 13, "duplicate key \"b\" (first defined at line 1)"},
+    { "a = [1 2]", 1, 8, "expected ',' or ']' after array element" },
+    { "a = [1,,2]", 1, 8, "expected a value" },
+    { "a = [,]", 1, 6, "expected a value" },
+    { "a = [1, 2", 1, 5, "unterminated array (missing ']')" },
+    { "a = {b = 1,}", 1, 12, "trailing comma is not allowed in inline tables" },
+    { "a = {b = 1\n}", 1, 11, "inline tables must be on one line (expected ',' or '}')" },
+    { "a = {\nb = 1}", 1, 6, "inline tables must be on one line (expected a key)" },
+    { "a = {b = 1 c = 2}", 1, 12, "expected ',' or '}' in inline table" },
+    { "a = {b = 1", 1, 5, "unterminated inline table (missing '}')" },
+    { "a = {b = 1, b = 2}", 1, 13, "duplicate key \"b\" (first defined at line 1)" },
     /* numbers */
-    {"a = 9223372036854775808", 1, 5, "integer overflows 64 bits"},
-    {"a = -9223372036854775809", 1, 5, "integer overflows 64 bits"},
-    {"a = 0x8000000000000000", 1, 5, "integer overflows 64 bits"},
-    {"a = 0123", 1, 5, "leading zeros are not allowed in integers"},
-    {"a = -007", 1, 6, "leading zeros are not allowed in integers"},
-    {"a = 00.5", 1, 5, "leading zeros are not allowed in floats"},
-    {"a = 1__0", 1, 6, "underscores in numbers must be between digits"},
-    {"a = 10_", 1, 7, "underscores in numbers must be between digits"},
-    {"a = 0x_ff", 1, 7, "expected a hexadecimal digit after '0x'"},
-    {"a = 0b102", 1, 9, "invalid character '2' in binary integer"},
-    {"a = +0x10", 1, 5, "a sign is not allowed on hex, octal or binary integers"},
-    {"a = 0X10", 1, 6, "invalid character 'X' in number"},
-    {"a = 1.", 1, 7, "expected a digit after the decimal point"},
-    {"a = 1._5", 1, 7, "expected a digit after the decimal point"},
-    {"a = 1e", 1, 7, "expected a digit in the exponent"},
-    {"a = .5", 1, 5, "invalid value '.5'"},
-    {"a = 1e400", 1, 5, "float is out of range"},
-    {"a = Inf", 1, 5, "invalid value 'Inf'"},
+    { "a = 9223372036854775808", 1, 5, "integer overflows 64 bits" },
+    { "a = -9223372036854775809", 1, 5, "integer overflows 64 bits" },
+    { "a = 0x8000000000000000", 1, 5, "integer overflows 64 bits" },
+    { "a = 0123", 1, 5, "leading zeros are not allowed in integers" },
+    { "a = -007", 1, 6, "leading zeros are not allowed in integers" },
+    { "a = 00.5", 1, 5, "leading zeros are not allowed in floats" },
+    { "a = 1__0", 1, 6, "underscores in numbers must be between digits" },
+    { "a = 10_", 1, 7, "underscores in numbers must be between digits" },
+    { "a = 0x_ff", 1, 7, "expected a hexadecimal digit after '0x'" },
+    { "a = 0b102", 1, 9, "invalid character '2' in binary integer" },
+    { "a = +0x10", 1, 5, "a sign is not allowed on hex, octal or binary integers" },
+    { "a = 0X10", 1, 6, "invalid character 'X' in number" },
+    { "a = 1.", 1, 7, "expected a digit after the decimal point" },
+    { "a = 1._5", 1, 7, "expected a digit after the decimal point" },
+    { "a = 1e", 1, 7, "expected a digit in the exponent" },
+    { "a = .5", 1, 5, "invalid value '.5'" },
+    { "a = 1e400", 1, 5, "float is out of range" },
+    { "a = Inf", 1, 5, "invalid value 'Inf'" },
     /* dates and times */
-    {"a = 2023-02-29", 1, 13, "day 29 is out of range for 2023-02 (01-28)"},
-    {"a = 2100-02-29", 1, 13, "day 29 is out of range for 2100-02 (01-28)"},
-    {"a = 2023-04-31", 1, 13, "day 31 is out of range for 2023-04 (01-30)"},
-    {"a = 2023-13-01", 1, 10, "month 13 is out of range (01-12)"},
-    {"a = 2023-1-01", 1, 11, "expected a 2-digit month"},
-    {"a = 24:00:00", 1, 5, "hour 24 is out of range (00-23)"},
-    {"a = 12:60:00", 1, 8, "minute 60 is out of range (00-59)"},
-    {"a = 12:00:61", 1, 11, "second 61 is out of range (00-60)"},
-    {"a = 12:00", 1, 10, "expected ':' after the minute (seconds are required)"},
-    {"a = 2023-01-01T12:00:00.", 1, 25, "expected a digit after the decimal point in the time"},
-    {"a = 2023-01-01T12:00:00+24:00", 1, 25, "offset hour 24 is out of range (00-23)"},
-    {"a = 2023-01-01T12:00:00+05", 1, 27, "expected ':' in the time offset"},
-    {"a = 2023-01-01T", 1, 16, "expected a 2-digit hour"},
-    {"a = 12:00:00Z", 1, 13, "expected end of line after value"},
-    {"a = 2023-01-01 x", 1, 16, "expected end of line after value"},
+    { "a = 2023-02-29", 1, 13, "day 29 is out of range for 2023-02 (01-28)" },
+    { "a = 2100-02-29", 1, 13, "day 29 is out of range for 2100-02 (01-28)" },
+    { "a = 2023-04-31", 1, 13, "day 31 is out of range for 2023-04 (01-30)" },
+    { "a = 2023-13-01", 1, 10, "month 13 is out of range (01-12)" },
+    { "a = 2023-1-01", 1, 11, "expected a 2-digit month" },
+    { "a = 24:00:00", 1, 5, "hour 24 is out of range (00-23)" },
+    { "a = 12:60:00", 1, 8, "minute 60 is out of range (00-59)" },
+    { "a = 12:00:61", 1, 11, "second 61 is out of range (00-60)" },
+    { "a = 12:00", 1, 10, "expected ':' after the minute (seconds are required)" },
+    { "a = 2023-01-01T12:00:00.", 1, 25, "expected a digit after the decimal point in the time" },
+    { "a = 2023-01-01T12:00:00+24:00", 1, 25, "offset hour 24 is out of range (00-23)" },
+    { "a = 2023-01-01T12:00:00+05", 1, 27, "expected ':' in the time offset" },
+    { "a = 2023-01-01T", 1, 16, "expected a 2-digit hour" },
+    { "a = 12:00:00Z", 1, 13, "expected end of line after value" },
+    { "a = 2023-01-01 x", 1, 16, "expected end of line after value" },
     /* invisible characters are named */
-    {"a = 1 \v", 1, 7, "expected end of line after value, found U+000B"},
-    {"\xe3\x80\x80" "a = 1", 1, 1, "expected a key, found U+3000"},
-    {"\xef\xbb\xbf\xef\xbb\xbf", 1, 1, "expected a key, found U+FEFF"},
-    {"a = \xff", 1, 5, "invalid UTF-8 byte 0xff"},
+    { "a = 1 \v", 1, 7, "expected end of line after value, found U+000B" },
+    { "\xe3\x80\x80"
+      "a = 1",
+      1, 1, "expected a key, found U+3000" },
+    { "\xef\xbb\xbf\xef\xbb\xbf", 1, 1, "expected a key, found U+FEFF" },
+    { "a = \xff", 1, 5, "invalid UTF-8 byte 0xff" },
 };
 
 static void test_errors(void)
 {
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         const struct bad_case *c = &bad_cases[i];
-        struct toml_error err = {0, 0, ""};
+        struct toml_error err = { 0, 0, "" };
         struct toml_table *t = toml_parse(c->text, strlen(c->text), &err);
         char what[160];
 
@@ -545,8 +546,7 @@ static void test_nesting_limit(void)
         doc[n++] = '[';
     t = toml_parse(doc, n, &err);
     TAP_OK(!t && err.line == 1 && err.col == 133 &&
-               strcmp(err.msg, "nesting too deep (more than 128 levels of arrays and tables)") ==
-                   0,
+               strcmp(err.msg, "nesting too deep (more than 128 levels of arrays and tables)") == 0,
            "nesting: 129 levels of arrays are rejected");
     if (t || err.col != 133)
         printf("#   got %d:%d: %s\n", err.line, err.col, err.msg);

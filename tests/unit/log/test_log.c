@@ -99,7 +99,7 @@ static const char *line_at(const char *s, int idx, char *out, size_t size)
 static bool is_timestamp(const char *s)
 {
     static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
-    struct tm tm = {0};
+    struct tm tm = { 0 };
     time_t t;
 
     for (size_t i = 0; i < sizeof shape - 1; i++) {
@@ -178,11 +178,26 @@ static void test_level_parse(void)
         const char *s;
         int want; /* -1: rejected */
     } cases[] = {
-        {"error", LOG_ERROR}, {"warn", LOG_WARN},   {"info", LOG_INFO},     {"debug", LOG_DEBUG},
-        {"trace", LOG_TRACE}, {"ERROR", LOG_ERROR}, {"Warn", LOG_WARN},     {"iNfO", LOG_INFO},
-        {"DEBUG", LOG_DEBUG}, {"TrAcE", LOG_TRACE}, {"", -1},               {"warning", -1},
-        {"verbose", -1},      {"rpxy=debug", -1},   {"info,rpxy=trace", -1}, {" info", -1},
-        {"info ", -1},        {"inf", -1},          {"off", -1},            {"3", -1},
+        { "error", LOG_ERROR },
+        { "warn", LOG_WARN },
+        { "info", LOG_INFO },
+        { "debug", LOG_DEBUG },
+        { "trace", LOG_TRACE },
+        { "ERROR", LOG_ERROR },
+        { "Warn", LOG_WARN },
+        { "iNfO", LOG_INFO },
+        { "DEBUG", LOG_DEBUG },
+        { "TrAcE", LOG_TRACE },
+        { "", -1 },
+        { "warning", -1 },
+        { "verbose", -1 },
+        { "rpxy=debug", -1 },
+        { "info,rpxy=trace", -1 },
+        { " info", -1 },
+        { "info ", -1 },
+        { "inf", -1 },
+        { "off", -1 },
+        { "3", -1 },
     };
     char what[96];
 
@@ -201,7 +216,8 @@ static void test_level_parse(void)
     }
 }
 
-static void env_case(const char *rust_log, const char *rpxy_log, enum log_level want, const char *what)
+static void env_case(const char *rust_log, const char *rpxy_log, enum log_level want,
+                     const char *what)
 {
     if (rust_log)
         setenv("RUST_LOG", rust_log, 1);
@@ -644,8 +660,8 @@ static void test_concurrent(void)
         memcpy(line, p, len);
         line[len] = '\0';
         p = end ? end + 1 : p + len;
-        if (len < 34 || sscanf(line + 34, "writer %d line %d", &id, &n) != 2 ||
-            id < 0 || id >= THREADS || n < 0 || n >= LINES)
+        if (len < 34 || sscanf(line + 34, "writer %d line %d", &id, &n) != 2 || id < 0 ||
+            id >= THREADS || n < 0 || n >= LINES)
             continue;
         snprintf(want, sizeof want, "writer %d line %04d payload-%d-%04d-end", id, n, id, n);
         if (!is_sys_line(line, " INFO", want))

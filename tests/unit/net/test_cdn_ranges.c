@@ -20,9 +20,9 @@ struct expect {
 };
 
 static const struct expect expects[] = {
-    {"cloudflare", 22, 7, "103.21.244.0/22", "2c0f:f248::/32"},
-    {"fastly", 21, 2, "103.244.50.0/24", "43.249.72.0/22"},
-    {"cloudfront", 116, 0, "108.138.0.0/15", "99.86.0.0/16"},
+    { "cloudflare", 22, 7, "103.21.244.0/22", "2c0f:f248::/32" },
+    { "fastly", 21, 2, "103.244.50.0/24", "43.249.72.0/22" },
+    { "cloudfront", 116, 0, "108.138.0.0/15", "99.86.0.0/16" },
 };
 
 static char what[256];
@@ -149,25 +149,27 @@ struct find_case {
 };
 
 static const struct find_case finds[] = {
-    {"cloudflare", 0, "cloudflare"},
-    {"CloudFlare", 0, "cloudflare"},
-    {"CLOUDFLARE", 0, "cloudflare"},
-    {"  Cloudflare ", 0, "cloudflare"},
-    {"\tFASTLY\n", 0, "fastly"},
-    {"\r\n\v\f cloudfront \t", 0, "cloudfront"},
-    {"CloudFront", 0, "cloudfront"},
-    {"fastlyxyz", 6, "fastly"},
-    {"cloud", 0, NULL},
-    {"cloudflarex", 0, NULL},
-    {"xcloudflare", 0, NULL},
-    {"cloud flare", 0, NULL},
-    {"cloudflare.com", 0, NULL},
-    {"fastly,cloudflare", 0, NULL},
-    {"akamai", 0, NULL},
-    {"   ", 0, NULL},
-    {"fastly\0", 7, NULL},
-    {"\xc2\xa0" "fastly", 0, NULL}, /* non-breaking space is not ASCII whitespace */
-    {"10.0.0.0/8", 0, NULL},
+    { "cloudflare", 0, "cloudflare" },
+    { "CloudFlare", 0, "cloudflare" },
+    { "CLOUDFLARE", 0, "cloudflare" },
+    { "  Cloudflare ", 0, "cloudflare" },
+    { "\tFASTLY\n", 0, "fastly" },
+    { "\r\n\v\f cloudfront \t", 0, "cloudfront" },
+    { "CloudFront", 0, "cloudfront" },
+    { "fastlyxyz", 6, "fastly" },
+    { "cloud", 0, NULL },
+    { "cloudflarex", 0, NULL },
+    { "xcloudflare", 0, NULL },
+    { "cloud flare", 0, NULL },
+    { "cloudflare.com", 0, NULL },
+    { "fastly,cloudflare", 0, NULL },
+    { "akamai", 0, NULL },
+    { "   ", 0, NULL },
+    { "fastly\0", 7, NULL },
+    { "\xc2\xa0"
+      "fastly",
+      0, NULL }, /* non-breaking space is not ASCII whitespace */
+    { "10.0.0.0/8", 0, NULL },
 };
 
 static void test_find(void)

@@ -18,26 +18,26 @@ struct vector {
 
 static const struct vector vectors[] = {
     /* RFC 4648 section 10, without padding */
-    {"", 0, ""},
-    {"f", 1, "Zg"},
-    {"fo", 2, "Zm8"},
-    {"foo", 3, "Zm9v"},
-    {"foob", 4, "Zm9vYg"},
-    {"fooba", 5, "Zm9vYmE"},
-    {"foobar", 6, "Zm9vYmFy"},
+    { "", 0, "" },
+    { "f", 1, "Zg" },
+    { "fo", 2, "Zm8" },
+    { "foo", 3, "Zm9v" },
+    { "foob", 4, "Zm9vYg" },
+    { "fooba", 5, "Zm9vYmE" },
+    { "foobar", 6, "Zm9vYmFy" },
     /* RFC 4648 section 9 examples, '+' -> '-' */
-    {"\x14\xfb\x9c\x03\xd9\x7e", 6, "FPucA9l-"},
-    {"\x14\xfb\x9c\x03\xd9", 5, "FPucA9k"},
-    {"\x14\xfb\x9c\x03", 4, "FPucAw"},
+    { "\x14\xfb\x9c\x03\xd9\x7e", 6, "FPucA9l-" },
+    { "\x14\xfb\x9c\x03\xd9", 5, "FPucA9k" },
+    { "\x14\xfb\x9c\x03", 4, "FPucAw" },
     /* the two characters that differ from standard base64 */
-    {"\xfb\xff", 2, "-_8"},
-    {"\xfb\xef\xbe", 3, "----"},
-    {"\xff\xff\xff", 3, "____"},
-    {"\xff", 1, "_w"},
-    {"\xff\xfe", 2, "__4"},
-    {"\x00", 1, "AA"},
-    {"\x00\x00\x00", 3, "AAAA"},
-    {"hello world", 11, "aGVsbG8gd29ybGQ"},
+    { "\xfb\xff", 2, "-_8" },
+    { "\xfb\xef\xbe", 3, "----" },
+    { "\xff\xff\xff", 3, "____" },
+    { "\xff", 1, "_w" },
+    { "\xff\xfe", 2, "__4" },
+    { "\x00", 1, "AA" },
+    { "\x00\x00\x00", 3, "AAAA" },
+    { "hello world", 11, "aGVsbG8gd29ybGQ" },
 };
 
 struct bad {
@@ -47,32 +47,19 @@ struct bad {
 };
 
 static const struct bad bad_inputs[] = {
-    {"Zg==", 4, "padding not allowed"},
-    {"Zg=", 3, "padding not allowed"},
-    {"=", 1, "padding not allowed"},
-    {"Zm9vYmE=", 8, "padding not allowed"},
-    {"Zm9v=Zm9", 8, "padding not allowed"},
-    {"Zm9v+A", 6, "invalid character"},
-    {"Zm9v/A", 6, "invalid character"},
-    {"+/8", 3, "invalid character"},
-    {" Zg", 3, "invalid character"},
-    {"Zg ", 3, "invalid character"},
-    {"Zg\n", 3, "invalid character"},
-    {"Zm 9v", 5, "invalid character"},
-    {"Zm9v\tYg", 7, "invalid character"},
-    {"Zm9v\0", 5, "invalid character"},
-    {"Zm.v", 4, "invalid character"},
-    {"\x80\x81", 2, "invalid character"},
-    {"Zm9v\xc3\xa9", 6, "invalid character"},
-    {"Z", 1, "invalid length"},
-    {"Zm9vY", 5, "invalid length"},
-    {"Zm9vYmFyZ", 9, "invalid length"},
-    {"Zh", 2, "non-zero trailing bits"},
-    {"Zm9", 3, "non-zero trailing bits"},
-    {"Zm9vYh", 6, "non-zero trailing bits"},
-    {"Zm9vYmF", 7, "non-zero trailing bits"},
-    {"__", 2, "non-zero trailing bits"},
-    {"___", 3, "non-zero trailing bits"},
+    { "Zg==", 4, "padding not allowed" },       { "Zg=", 3, "padding not allowed" },
+    { "=", 1, "padding not allowed" },          { "Zm9vYmE=", 8, "padding not allowed" },
+    { "Zm9v=Zm9", 8, "padding not allowed" },   { "Zm9v+A", 6, "invalid character" },
+    { "Zm9v/A", 6, "invalid character" },       { "+/8", 3, "invalid character" },
+    { " Zg", 3, "invalid character" },          { "Zg ", 3, "invalid character" },
+    { "Zg\n", 3, "invalid character" },         { "Zm 9v", 5, "invalid character" },
+    { "Zm9v\tYg", 7, "invalid character" },     { "Zm9v\0", 5, "invalid character" },
+    { "Zm.v", 4, "invalid character" },         { "\x80\x81", 2, "invalid character" },
+    { "Zm9v\xc3\xa9", 6, "invalid character" }, { "Z", 1, "invalid length" },
+    { "Zm9vY", 5, "invalid length" },           { "Zm9vYmFyZ", 9, "invalid length" },
+    { "Zh", 2, "non-zero trailing bits" },      { "Zm9", 3, "non-zero trailing bits" },
+    { "Zm9vYh", 6, "non-zero trailing bits" },  { "Zm9vYmF", 7, "non-zero trailing bits" },
+    { "__", 2, "non-zero trailing bits" },      { "___", 3, "non-zero trailing bits" },
 };
 
 /* Bit-at-a-time reference encoder, to cross-check the real one. */
@@ -124,7 +111,7 @@ static const char *label(const char *fmt, const char *s)
 
 static void test_encoded_len(void)
 {
-    static const size_t want[] = {0, 2, 3, 4, 6, 7, 8, 10, 11, 12};
+    static const size_t want[] = { 0, 2, 3, 4, 6, 7, 8, 10, 11, 12 };
     for (size_t n = 0; n < COUNT(want); n++)
         TAP_INT_EQ(b64url_encoded_len(n), want[n], "encoded length");
     TAP_INT_EQ(b64url_encoded_len(32), 43, "32 bytes -> 43 chars (sticky secret)");
@@ -182,7 +169,7 @@ static void test_alphabet(void)
     for (int c = 0; c < 256; c++) {
         bool in_alphabet = c != 0 && strchr(alphabet, c) != NULL;
         for (int pos = 0; pos < 4; pos++) {
-            char in[4] = {'A', 'A', 'A', 'A'};
+            char in[4] = { 'A', 'A', 'A', 'A' };
             uint8_t out[3];
             const char *why = NULL;
             in[pos] = (char)c;
@@ -211,7 +198,7 @@ static void test_canonical_exhaustive(void)
     for (int a = 0; a < 64; a++) {
         for (int b = 0; b < 64; b++) {
             for (int c = -1; c < 64; c++) {
-                char in[3] = {alphabet[a], alphabet[b], c >= 0 ? alphabet[c] : 0};
+                char in[3] = { alphabet[a], alphabet[b], c >= 0 ? alphabet[c] : 0 };
                 size_t len = c >= 0 ? 3 : 2;
                 uint8_t out[2];
                 char back[4];
@@ -267,7 +254,7 @@ static void test_round_trip(void)
 
     int failures = 0;
     for (unsigned v = 0; v < 65536; v++) {
-        uint8_t raw[2] = {(uint8_t)(v >> 8), (uint8_t)v}, dec[2];
+        uint8_t raw[2] = { (uint8_t)(v >> 8), (uint8_t)v }, dec[2];
         char enc[4];
         const char *why;
         size_t e = b64url_encode(raw, 2, enc);

@@ -13,29 +13,29 @@ struct dist_case {
 };
 
 static const struct dist_case cases[] = {
-    {"", "", 0},
-    {"a", "", 1},
-    {"", "abc", 3},
-    {"abc", "abc", 0},
-    {"abc", "abd", 1},          /* substitution */
-    {"abc", "abcd", 1},         /* insertion */
-    {"abcd", "abc", 1},         /* deletion */
-    {"abc", "acb", 1},          /* adjacent transposition */
-    {"ab", "ba", 1},
-    {"abcdef", "badcfe", 3},
-    {"kitten", "sitting", 3},
-    {"flaw", "lawn", 2},
-    {"saturday", "sunday", 3},
-    {"ca", "abc", 3},           /* OSA, not full Damerau (which gives 2) */
-    {"abc", "ABC", 3},          /* case-sensitive */
-    {"listen_port", "listen_prot", 1},
-    {"listen_port", "listen_port_tls", 4},
-    {"upstream", "upstraem", 1},
-    {"upstream", "upstrem", 1},
-    {"tls", "tsl", 1},
-    {"server_name", "server_nmae", 1},
-    {"reverse_proxy", "revers_proxy", 1},
-    {"abcdefghij", "jihgfedcba", 9},
+    { "", "", 0 },
+    { "a", "", 1 },
+    { "", "abc", 3 },
+    { "abc", "abc", 0 },
+    { "abc", "abd", 1 },  /* substitution */
+    { "abc", "abcd", 1 }, /* insertion */
+    { "abcd", "abc", 1 }, /* deletion */
+    { "abc", "acb", 1 },  /* adjacent transposition */
+    { "ab", "ba", 1 },
+    { "abcdef", "badcfe", 3 },
+    { "kitten", "sitting", 3 },
+    { "flaw", "lawn", 2 },
+    { "saturday", "sunday", 3 },
+    { "ca", "abc", 3 },  /* OSA, not full Damerau (which gives 2) */
+    { "abc", "ABC", 3 }, /* case-sensitive */
+    { "listen_port", "listen_prot", 1 },
+    { "listen_port", "listen_port_tls", 4 },
+    { "upstream", "upstraem", 1 },
+    { "upstream", "upstrem", 1 },
+    { "tls", "tsl", 1 },
+    { "server_name", "server_nmae", 1 },
+    { "reverse_proxy", "revers_proxy", 1 },
+    { "abcdefghij", "jihgfedcba", 9 },
 };
 
 static void test_distances(void)
@@ -71,9 +71,19 @@ static void test_long(void)
 static void test_suggest(void)
 {
     static const char *const keys[] = {
-        "listen_port", "listen_port_tls", "listen_ipv6", "https_redirection_port",
-        "tcp_listen_backlog", "max_concurrent_streams", "apps", "experimental",
-        "default_app", "tls", "upstream", "location", "path",
+        "listen_port",
+        "listen_port_tls",
+        "listen_ipv6",
+        "https_redirection_port",
+        "tcp_listen_backlog",
+        "max_concurrent_streams",
+        "apps",
+        "experimental",
+        "default_app",
+        "tls",
+        "upstream",
+        "location",
+        "path",
     };
     const size_t n = COUNT(keys);
 
@@ -98,20 +108,20 @@ static void test_suggest(void)
     TAP_STR_EQ(strdist_suggest("apsss", keys, n), "apps", "5-byte word allows two edits");
 
     /* ties keep the first candidate; NULL entries are skipped */
-    static const char *const tie[] = {"abcd", "abce"};
+    static const char *const tie[] = { "abcd", "abce" };
     TAP_STR_EQ(strdist_suggest("abcf", tie, 2), "abcd", "first of equal candidates");
-    static const char *const tie2[] = {"abce", "abcd"};
+    static const char *const tie2[] = { "abce", "abcd" };
     TAP_STR_EQ(strdist_suggest("abcf", tie2, 2), "abce", "first of equal candidates (swapped)");
-    static const char *const closer[] = {"abxyz", "abcdx"};
+    static const char *const closer[] = { "abxyz", "abcdx" };
     TAP_STR_EQ(strdist_suggest("abcde", closer, 2), "abcdx", "closest wins over first");
-    static const char *const with_null[] = {NULL, "port"};
+    static const char *const with_null[] = { NULL, "port" };
     TAP_STR_EQ(strdist_suggest("prot", with_null, 2), "port", "NULL candidate skipped");
     TAP_OK(strdist_suggest("port", keys, 0) == NULL, "no candidates");
 
     char longword[100];
     memset(longword, 'a', 99);
     longword[99] = '\0';
-    static const char *const longs[] = {"aaaa"};
+    static const char *const longs[] = { "aaaa" };
     TAP_OK(strdist_suggest(longword, longs, 1) == NULL, "over-long word suggests nothing");
 }
 
