@@ -142,7 +142,13 @@ struct cfg {
     uint32_t max_concurrent_streams;
     uint32_t max_clients;
     uint32_t max_clients_per_ip;
-    uint32_t worker_threads;    /* 0 = one per online CPU */
+    uint32_t worker_threads; /* 0 = one per online CPU */
+    /* timeouts of ours (rpxy has none or fixed ones), seconds */
+    uint64_t client_header_timeout_s;
+    uint64_t upstream_connect_timeout_s;
+    uint64_t upstream_response_timeout_s;
+    uint64_t upstream_idle_timeout_s;
+    uint64_t shutdown_timeout_s;
     char *sticky_cookie_secret; /* as written; decoded below when a route uses it */
     bool has_sticky_secret;
     uint8_t sticky_secret[CFG_STICKY_SECRET_LEN];

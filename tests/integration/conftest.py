@@ -4,6 +4,7 @@ RPXY_BUILD names the build directory (build, build/asan, ...) whose binaries
 the suite runs; paths are relative to the repository root.
 """
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -12,6 +13,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / os.environ.get("RPXY_BUILD", "build")
 RPXY = BUILD / "rpxy"
+
+
+def free_port():
+    """A TCP port nobody listens on right now (bound then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run_rpxy(*args, env=None, timeout=30, cwd=None):
@@ -42,3 +50,31 @@ def check(write_config):
         path = write_config(text)
         return path, run_rpxy("--config", path, "--check")
     return run
+
+
+@pytest.fixture
+def backend():
+    from backends import EchoBackend
+    b = EchoBackend("b0")
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def start_proxy(tmp_path):
+    """start_proxy(config_text) -> Proxy; the text may use {port} for the
+    listen port. Every proxy is stopped (SIGTERM) after the test, which must
+    exit 0: a crash or a sanitizer report fails the test."""
+    from backends import Proxy
+    started = []
+
+    def start(config, env=None, log_dir=None):
+        port = free_port()
+        p = Proxy(tmp_path, config.replace("{port}", str(port)), port, env=env, log_dir=log_dir)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        rc = p.stop()
+        assert rc == 0, f"rpxy exited {rc}:\n{p.log()[-3000:]}"

@@ -11,8 +11,11 @@ import pytest
 
 from conftest import RPXY, run_rpxy
 
-VALID = ('listen_port = 8080\n[apps.a]\nserver_name = "a.test"\n'
-         'reverse_proxy = [{ upstream = [{ location = "127.0.0.1:9000" }] }]\n')
+from conftest import free_port
+
+PORT = free_port()
+VALID = (f'listen_port = {PORT}\nlisten_address_v4 = "127.0.0.1"\n[apps.a]\nserver_name = "a.test"\n'
+         'reverse_proxy = [{ upstream = [{ location = "127.0.0.1:9" }] }]\n')
 TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
 
 
@@ -66,15 +69,17 @@ def test_stdout_logging_format_and_sigterm(write_config, tmp_path, proxies):
     text = p.wait_for(p.stdout, r"Registering application a\.test \(a\)")
     assert re.search(rf"^{TS}  INFO Start rpxy service with dynamic config reloader$", text, re.M)
     assert re.search(rf"^{TS}  INFO Listen IPv4$", text, re.M)
-    assert re.search(rf"^{TS}  INFO Listen port: 8080$", text, re.M)
+    assert re.search(rf"^{TS}  INFO Listen port: {PORT}$", text, re.M)
     assert re.search(rf"^{TS}  INFO Cache is disabled$", text, re.M)
     assert p.stop() == 0
-    assert re.search(rf"^{TS}  INFO SIGTERM received: shutting down$", p.stdout(), re.M)
+    assert re.search(rf"^{TS}  INFO SIGTERM received: shutting down gracefully$", p.stdout(),
+                     re.M)
 
 
 def test_rust_log_level_filters(write_config, tmp_path, proxies):
-    p = proxies(write_config(VALID), tmp_path, env={"RUST_LOG": "WARN"})
-    p.wait_for(p.stdout, r" WARN This build does not serve traffic yet")
+    unlimited = VALID.replace("[apps.a]", "request_max_body_size = 0\n[apps.a]")
+    p = proxies(write_config(unlimited), tmp_path, env={"RUST_LOG": "WARN"})
+    p.wait_for(p.stdout, r" WARN request_max_body_size is unlimited")
     assert p.stop() == 0
     assert " INFO " not in p.stdout()
 
@@ -101,7 +106,7 @@ def test_log_dir_files(write_config, tmp_path, proxies):
     for name in ("rpxy.log", "access.log"):
         mode = stat.S_IMODE(os.stat(log_dir / name).st_mode)
         assert mode == 0o640, (name, oct(mode))
-    assert re.search(rf"^{TS}  INFO Listen port: 8080$", rpxy_log.read_text(), re.M)
+    assert re.search(rf"^{TS}  INFO Listen port: {PORT}$", rpxy_log.read_text(), re.M)
     assert p.stop() == 0
 
 
@@ -125,7 +130,7 @@ def test_sighup_keeps_old_config_when_new_is_invalid(write_config, tmp_path, pro
     cfg = write_config(VALID)
     p = proxies(cfg, tmp_path)
     p.wait_for(p.stdout, r"Registering application")
-    cfg.write_text(VALID.replace("8080", '"8080"'))
+    cfg.write_text(VALID.replace(f"listen_port = {PORT}", f'listen_port = "{PORT}"'))
     p.proc.send_signal(signal.SIGHUP)
     text = p.wait_for(p.stdout, r"Configuration does not updated")
     assert re.search(rf"^{TS} ERROR {re.escape(str(cfg))}:1:15: error: listen_port: "
@@ -141,7 +146,7 @@ def test_invalid_config_at_startup_exits_1(write_config, tmp_path):
     cfg = write_config(VALID.replace("a.test", "a..test"))
     r = run_rpxy("--config", cfg, timeout=10)
     assert r.returncode == 1
-    assert re.search(rf"^{TS} ERROR {re.escape(str(cfg))}:3:15: error: apps.a.server_name: "
+    assert re.search(rf"^{TS} ERROR {re.escape(str(cfg))}:4:15: error: apps.a.server_name: "
                      r'Invalid server_name "a\.\.test": each label must be 1-63 characters long$',
                      r.stdout, re.M)
     assert re.search(rf"^{TS} ERROR rpxy service exited: Invalid configuration", r.stdout, re.M)

@@ -1,0 +1,636 @@
+#!/usr/bin/env bash
+# bench/run.sh: our proxy against nginx and HAProxy on this machine.
+#
+#   bench/run.sh              throughput: wrk, HTTP/1.1 keep-alive, 64 connections
+#   bench/run.sh --callgrind  user-space instructions per request (valgrind)
+#   bench/run.sh --strace     system calls per request (strace -c -f)
+#   bench/run.sh --memory     RSS with 10,000 idle keep-alive client connections
+#   bench/run.sh --all        all four, one after the other
+#
+# Each proxy runs one worker pinned to CPU 1; the backend (build/bench-backend)
+# and the load generator run on CPU 0. See bench/README.md for the method and
+# the settings (BENCH_* environment variables).
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
+
+usage() {
+    cat <<'TXT'
+usage: bench/run.sh [--callgrind | --strace | --memory | --all]
+
+  (no option)   requests/s, p99 latency and CPU time per request under
+                wrk -t1 -c64, median of BENCH_ROUNDS interleaved rounds
+  --callgrind   user-space instructions per request under callgrind
+                (BENCH_REQUESTS requests minus an idle run)
+  --strace      system calls per request (strace -c -f, BENCH_REQUESTS
+                requests at BENCH_CONNS connections)
+  --memory      RSS growth with BENCH_IDLE_CONNS idle keep-alive connections
+  --all         all of the above
+
+Environment (defaults in brackets):
+  BENCH_DURATION [10]   seconds per wrk measurement
+  BENCH_ROUNDS [3]      interleaved rounds (the median is reported)
+  BENCH_WARMUP [2]      seconds of wrk before each measurement
+  BENCH_CONNS [64]      client connections
+  BENCH_REQUESTS [20000] requests for --callgrind and --strace
+  BENCH_IDLE_CONNS [10000] connections for --memory
+  BENCH_TARGETS ["direct rpxy nginx haproxy"]
+  BENCH_PORT [28400]    backend port; rpxy, nginx, haproxy use the next three
+                        (keep them out of the ephemeral port range)
+  BENCH_PROXY_CPU [1]   CPU of the proxy; BENCH_LOAD_CPU [0]: backend and client
+  BENCH_BODY_SIZE [13]  response body bytes
+  BENCH_RPXY [build/rpxy]  our proxy binary
+  BENCH_RPXY_WAIT [5]   seconds rpxy gets to start listening
+  BENCH_QUIET_WAIT [30] seconds to wait for other load on the two CPUs to stop
+                        before each measurement (then it goes on, flagged)
+  BENCH_BUSY_LIMIT [10] percent of foreign CPU load that flags a measurement
+  BENCH_NO_INSTALL=1    do not install missing packages
+  BENCH_KEEP=1          keep the work directory (configs, logs, raw outputs)
+TXT
+}
+
+modes=()
+while [ $# -gt 0 ]; do
+    case $1 in
+    --callgrind) modes+=(callgrind) ;;
+    --strace) modes+=(strace) ;;
+    --memory) modes+=(memory) ;;
+    --throughput) modes+=(throughput) ;;
+    --all) modes+=(throughput callgrind strace memory) ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+    esac
+    shift
+done
+[ ${#modes[@]} -gt 0 ] || modes=(throughput)
+
+# ---- settings ----
+
+DURATION=${BENCH_DURATION:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+WARMUP=${BENCH_WARMUP:-2}
+CONNS=${BENCH_CONNS:-64}
+REQUESTS=${BENCH_REQUESTS:-20000}
+IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
+TARGETS=${BENCH_TARGETS:-direct rpxy nginx haproxy}
+PORT_BASE=${BENCH_PORT:-28400}
+PROXY_CPU=${BENCH_PROXY_CPU:-1}
+LOAD_CPU=${BENCH_LOAD_CPU:-0}
+BODY_SIZE=${BENCH_BODY_SIZE:-13}
+RPXY_BIN=${BENCH_RPXY:-$ROOT/build/rpxy}
+RPXY_WAIT=${BENCH_RPXY_WAIT:-5}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-30}
+BUSY_LIMIT=${BENCH_BUSY_LIMIT:-10}
+KEEP=${BENCH_KEEP:-0}
+
+for v in DURATION ROUNDS WARMUP CONNS REQUESTS IDLE_CONNS PORT_BASE PROXY_CPU LOAD_CPU BODY_SIZE RPXY_WAIT \
+    QUIET_WAIT BUSY_LIMIT; do
+    [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number, not '${!v}'"
+done
+[ "$ROUNDS" -ge 1 ] && [ "$DURATION" -ge 1 ] && [ "$CONNS" -ge 1 ] || die "BENCH_ROUNDS, BENCH_DURATION and BENCH_CONNS must be at least 1"
+for t in $TARGETS; do
+    case $t in direct | rpxy | nginx | haproxy) ;; *) die "unknown target '$t' in BENCH_TARGETS" ;; esac
+done
+[ "$PROXY_CPU" != "$LOAD_CPU" ] || note "warning: proxy and load share CPU $LOAD_CPU"
+[ "$(nproc --all)" -gt "$PROXY_CPU" ] && [ "$(nproc --all)" -gt "$LOAD_CPU" ] ||
+    die "this machine has $(nproc --all) CPUs; set BENCH_PROXY_CPU / BENCH_LOAD_CPU"
+
+BACKEND_PORT=$PORT_BASE
+# Client sockets take their ports from the ephemeral range: a listening port
+# in it can be taken by one of the 10,000 idle connections of a previous run.
+read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range
+if [ $((PORT_BASE + 3)) -ge "$eph_lo" ] && [ "$PORT_BASE" -le "$eph_hi" ]; then
+    note "warning: ports $PORT_BASE-$((PORT_BASE + 3)) lie in the ephemeral range $eph_lo-$eph_hi"
+fi
+BACKEND=127.0.0.1:$BACKEND_PORT
+# Connection limits of the proxies: the idle connections of --memory plus
+# room for upstream connections.
+MAX_CONNS=$((IDLE_CONNS + 2048))
+
+target_port() {
+    case $1 in
+    direct) echo "$BACKEND_PORT" ;;
+    rpxy) echo $((PORT_BASE + 1)) ;;
+    nginx) echo $((PORT_BASE + 2)) ;;
+    haproxy) echo $((PORT_BASE + 3)) ;;
+    esac
+}
+
+has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
+
+# ---- work directory, cleanup ----
+
+WORK=$(mktemp -d /tmp/rpxy-bench.XXXXXX)
+on_exit() {
+    local rc=$?
+    trap - EXIT INT TERM
+    stop_all
+    if [ "$rc" -ne 0 ] || [ "$KEEP" = 1 ]; then
+        note "configs, logs and raw outputs are in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- packages, limits, build ----
+
+need=(nginx-light\|nginx\|nginx-core\|nginx-full\|nginx-extras haproxy wrk nghttp2-client
+    valgrind strace procps util-linux curl python3 make gcc libc6-dev pkg-config libssl-dev)
+if [ "${BENCH_NO_INSTALL:-0}" != 1 ]; then
+    ensure_packages "${need[@]}"
+fi
+for cmd in nginx haproxy wrk h2load taskset curl ps; do
+    command -v "$cmd" >/dev/null || die "$cmd not found (install it or unset BENCH_NO_INSTALL)"
+done
+NGINX=$(command -v nginx)
+HAPROXY=$(command -v haproxy)
+PYTHON=/usr/bin/python3
+
+# 10,000 idle connections need as many descriptors in the client and a few
+# more in a proxy (its upstream connections). Root may raise the hard limit
+# (not in every container); the soft one goes up to the hard one.
+NOFILE=$((MAX_CONNS * 2))
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$NOFILE" ]; then
+    ulimit -Hn "$NOFILE" 2>/dev/null || true
+fi
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge "$NOFILE" ] || NOFILE=$(ulimit -n)
+if [[ " ${modes[*]} " == *" memory "* ]] && [ "$NOFILE" -lt "$MAX_CONNS" ]; then
+    die "open-file limit $NOFILE is too low for $IDLE_CONNS connections (run as root or lower BENCH_IDLE_CONNS)"
+fi
+
+note "building (make)"
+make -s -C "$ROOT" build/rpxy build/bench-backend >"$WORK/make.log" 2>&1 ||
+    {
+        cat "$WORK/make.log" >&2
+        die "make failed"
+    }
+
+# The body every check expects: BODY_SIZE bytes from the backend.
+check_http() {
+    local out
+    out=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$1/" 2>/dev/null) ||
+        return 1
+    [ "$out" = "200 $BODY_SIZE" ]
+}
+
+# ---- configs ----
+
+render() {
+    sed -e "s|@WORK@|$WORK|g" -e "s|@LISTEN@|127.0.0.1:$2|g" -e "s|@PORT@|$2|g" \
+        -e "s|@BACKEND@|$BACKEND|g" -e "s|@MAX_CONNS@|$MAX_CONNS|g" -e "s|@NOFILE@|$NOFILE|g" \
+        "$BENCH_DIR/conf/$1" >"$WORK/${1%.in}"
+}
+render nginx.conf.in "$(target_port nginx)"
+render haproxy.cfg.in "$(target_port haproxy)"
+render rpxy.toml.in "$(target_port rpxy)"
+
+# The command line of a proxy (without pinning or wrappers).
+target_cmd() {
+    case $1 in
+    rpxy) CMD=(env RUST_LOG=warn "$RPXY_BIN" --config "$WORK/rpxy.toml") ;;
+    nginx) CMD=("$NGINX" -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf") ;;
+    haproxy) CMD=("$HAPROXY" -db -f "$WORK/haproxy.cfg") ;;
+    esac
+}
+
+# Validate the peers' configs once, so a mistake shows up front.
+has_target nginx && { "$NGINX" -t -q -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf" >"$WORK/nginx-t.log" 2>&1 ||
+    die "nginx rejects its config: $(cat "$WORK/nginx-t.log")"; }
+has_target haproxy && { "$HAPROXY" -c -q -f "$WORK/haproxy.cfg" >"$WORK/haproxy-c.log" 2>&1 ||
+    die "haproxy rejects its config: $(cat "$WORK/haproxy-c.log")"; }
+
+# ---- starting and stopping a target ----
+
+# launch_target NAME [WRAPPER...]: starts the proxy pinned to PROXY_CPU and
+# waits until it listens and answers a GET (unless LAUNCH_NO_CHECK=1). Sets
+# TPID. Returns 0 when serving; for rpxy 3 when it never listens and 4 when it
+# listens but does not answer (nginx and HAProxy failing ends the run).
+# LAUNCH_WAIT overrides the seconds allowed to come up.
+launch_target() {
+    local t=$1 port rc=0 wait_s
+    shift
+    port=$(target_port "$t")
+    listening "$port" && die "port $port (for $t) is already in use; set BENCH_PORT"
+    target_cmd "$t"
+    start_pinned "$t" "$PROXY_CPU" "$@" "${CMD[@]}"
+    TPID=$START_PID
+    wait_s=${LAUNCH_WAIT:-$([ "$t" = rpxy ] && echo "$RPXY_WAIT" || echo 15)}
+    wait_listening "$TPID" "$port" "$wait_s" || rc=$?
+    if [ "$rc" = 0 ] && [ "${LAUNCH_NO_CHECK:-0}" != 1 ] && ! check_http "$port"; then
+        rc=4
+    fi
+    [ "$rc" = 0 ] && return 0
+    local why
+    case $rc in
+    1) why="not listening on port $port after ${wait_s}s" ;;
+    2) why="exited at start-up" ;;
+    4) why="listening on port $port but GET / did not return 200 with the backend's body" ;;
+    esac
+    stop_pid "$TPID" 5
+    if [ "$t" = rpxy ]; then
+        RPXY_WHY=$why
+        [ "$rc" = 4 ] && return 4
+        return 3
+    fi
+    tail -n 20 "$WORK/$t.log" "$WORK/nginx-error.log" >&2 2>/dev/null || true
+    die "$t did not come up: $why (log above)"
+}
+
+# Is our proxy serving? Checked once (natively) before the measurements, so
+# a proxy that cannot serve yet costs one short wait, not one per round.
+RPXY_STATE=absent
+probe_rpxy() {
+    has_target rpxy || return 0
+    if [ ! -x "$RPXY_BIN" ]; then
+        RPXY_STATE=skipped RPXY_WHY="$RPXY_BIN not built"
+        return 0
+    fi
+    "$RPXY_BIN" --config "$WORK/rpxy.toml" --check >"$WORK/rpxy-check.log" 2>&1 ||
+        die "rpxy rejects the benchmark config ($WORK/rpxy.toml): $(cat "$WORK/rpxy-check.log")"
+    local rc=0
+    launch_target rpxy || rc=$?
+    case $rc in
+    0)
+        RPXY_STATE=ok
+        stop_pid "$TPID"
+        ;;
+    3) RPXY_STATE=skipped ;;
+    *) RPXY_STATE=failed ;;
+    esac
+    if [ "$RPXY_STATE" != ok ]; then
+        note "rpxy: $RPXY_WHY"
+    fi
+}
+
+# rpxy_row WIDTH: the table row for rpxy when it is not measured.
+rpxy_row() {
+    case $RPXY_STATE in
+    skipped) printf '%-9s not serving (skipped)\n' rpxy ;;
+    failed) printf '%-9s FAILED: %s\n' rpxy "$RPXY_WHY" ;;
+    esac
+}
+
+# The targets actually measured (rpxy only when it serves), optionally
+# without "direct".
+measured_targets() {
+    local t out=()
+    for t in $TARGETS; do
+        [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ] && continue
+        [ "$t" = direct ] && [ "${1:-}" = proxies ] && continue
+        out+=("$t")
+    done
+    echo "${out[@]}"
+}
+
+# ---- the backend ----
+
+listening "$BACKEND_PORT" && die "port $BACKEND_PORT (backend) is already in use; set BENCH_PORT"
+start_pinned backend "$LOAD_CPU" "$ROOT/build/bench-backend" --quiet --body-size "$BODY_SIZE" "$BACKEND"
+BACKEND_PID=$START_PID
+wait_listening "$BACKEND_PID" "$BACKEND_PORT" 10 || die "bench-backend did not start: $(cat "$WORK/backend.log")"
+check_http "$BACKEND_PORT" || die "bench-backend does not answer on $BACKEND"
+
+load() { taskset -c "$LOAD_CPU" "$@"; }
+url() { echo "http://127.0.0.1:$(target_port "$1")/"; }
+
+# h2load_ok FILE N: h2load's output shows N succeeded requests with 2xx.
+h2load_ok() {
+    local ok
+    ok=$(awk '/^requests:/ { for (i = 2; i <= NF; i++) if ($i == "succeeded,") print $(i - 1) }' "$1")
+    [ "${ok:-0}" = "$2" ]
+}
+
+# ---- throughput: wrk ----
+
+mode_throughput() {
+    local round t out res="$WORK/res"
+    mkdir -p "$res"
+    say ""
+    say "== throughput: HTTP/1.1 keep-alive, wrk -t1 -c$CONNS -d${DURATION}s, $ROUNDS rounds =="
+    probe_rpxy
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for t in $(measured_targets); do
+            local pid port c0 c1 b0 b1 w0 w1 pb0 pt0 lb0 lt0 busy
+            port=$(target_port "$t")
+            busy=$(wait_quiet "$QUIET_WAIT" "$PROXY_CPU" "$LOAD_CPU") ||
+                note "round $round $t: the machine is busy ($busy), numbers will be off"
+            if [ "$t" = direct ]; then
+                pid=$BACKEND_PID
+            else
+                launch_target "$t" || die "$t stopped serving"
+                pid=$TPID
+            fi
+            load wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$(url "$t")" >"$WORK/warmup.txt" 2>&1 ||
+                die "wrk warm-up against $t failed: $(cat "$WORK/warmup.txt")"
+            out="$WORK/wrk.$t.$round.txt"
+            c0=$(cpu_ticks "$pid")
+            b0=$(cpu_ticks "$BACKEND_PID")
+            read -r pb0 pt0 <<<"$(cpu_ticks_of "$PROXY_CPU")"
+            read -r lb0 lt0 <<<"$(cpu_ticks_of "$LOAD_CPU")"
+            children_ticks w0
+            load wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$(url "$t")" >"$out" 2>&1 ||
+                die "wrk against $t failed: $(cat "$out")"
+            children_ticks w1
+            c1=$(cpu_ticks "$pid")
+            b1=$(cpu_ticks "$BACKEND_PID")
+            # Time the two CPUs spent on anything but the proxy, backend and wrk.
+            local ours_p=$((c1 - c0)) ours_l=$((b1 - b0 + w1 - w0)) fp fl
+            [ "$t" = direct ] && ours_p=0
+            fp=$(foreign_load "$PROXY_CPU" "$pb0" "$pt0" "$ours_p")
+            fl=$(foreign_load "$LOAD_CPU" "$lb0" "$lt0" "$ours_l")
+            [ "$t" = direct ] || stop_pid "$pid"
+
+            local reqs rps p99 bad errs cpu bcpu
+            reqs=$(awk '/ requests in / { print $1 }' "$out")
+            rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+            p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+            bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
+            errs=$(awk -F'[ ,]+' '/Socket errors:/ { print $4 + $6 + $8 + $10 }' "$out")
+            [ -n "$reqs" ] && [ "$reqs" -gt 0 ] || die "no requests completed against $t: $(cat "$out")"
+            cpu=$(awk -v t=$((c1 - c0)) -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
+            bcpu=$(awk -v t=$((b1 - b0)) -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
+            echo "$rps" >>"$res/$t.rps"
+            echo "$p99" >>"$res/$t.p99"
+            echo "$cpu" >>"$res/$t.cpu"
+            local warn=""
+            if [ "${bad:-0}" != 0 ] || [ "${errs:-0}" != 0 ]; then
+                warn+="  WARNING: ${bad:-0} non-2xx, ${errs:-0} socket errors"
+            fi
+            if [ "$fp" -ge "$BUSY_LIMIT" ] || [ "$fl" -ge "$BUSY_LIMIT" ]; then
+                warn+="  WARNING: other load CPU $PROXY_CPU ${fp}%, CPU $LOAD_CPU ${fl}%"
+            fi
+            [ -z "$warn" ] || echo "round $round $t:$warn" >>"$res/warnings"
+            if [ "$t" = direct ]; then
+                printf 'round %d  %-8s %9.0f req/s  p99 %7.3f ms  backend CPU %6.2f us/req%s\n' \
+                    "$round" "$t" "$rps" "$p99" "$cpu" "$warn"
+            else
+                printf 'round %d  %-8s %9.0f req/s  p99 %7.3f ms  proxy CPU %6.2f us/req  (backend %.2f)%s\n' \
+                    "$round" "$t" "$rps" "$p99" "$cpu" "$bcpu" "$warn"
+            fi
+        done
+    done
+
+    say ""
+    say "scenario: HTTP/1.1 keep-alive, wrk -t1 -c$CONNS -d${DURATION}s, 1 worker pinned to CPU $PROXY_CPU (backend, wrk on CPU $LOAD_CPU), median of $ROUNDS"
+    printf '%-9s %10s %10s %11s\n' target req/s p99 "CPU us/req"
+    for t in $TARGETS; do
+        if [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ]; then
+            rpxy_row
+            continue
+        fi
+        printf '%-9s %10.0f %8.3fms %11.2f%s\n' "$t" "$(median <"$res/$t.rps")" \
+            "$(median <"$res/$t.p99")" "$(median <"$res/$t.cpu")" \
+            "$([ "$t" = direct ] && echo "  (the backend's CPU)")"
+    done
+    if has_target rpxy; then
+        local line="" peer
+        for peer in nginx haproxy; do
+            has_target "$peer" || continue
+            if [ "$RPXY_STATE" = ok ]; then
+                line+="${line:+ ; }rpxy/$peer: cpu $(ratio "$(median <"$res/rpxy.cpu")" "$(median <"$res/$peer.cpu")")"
+                line+=" req/s $(ratio "$(median <"$res/rpxy.rps")" "$(median <"$res/$peer.rps")")"
+                line+=" p99 $(ratio "$(median <"$res/rpxy.p99")" "$(median <"$res/$peer.p99")")"
+            else
+                line+="${line:+ ; }rpxy/$peer: n/a"
+            fi
+        done
+        [ -n "$line" ] && say "ratios $line"
+    fi
+    if [ -f "$res/warnings" ]; then
+        say "warnings:"
+        cat "$res/warnings"
+    fi
+}
+
+# ---- callgrind: instructions per request ----
+
+# cg_run TARGET PHASE: one run under callgrind; PHASE "idle" (start, stop)
+# or "load" (start, one curl check, REQUESTS requests with h2load, stop).
+# Prints the Ir total of all the target's processes.
+cg_run() {
+    local t=$1 phase=$2 files out
+    rm -f "$WORK/cg.$t.$phase".*
+    LAUNCH_WAIT=180 LAUNCH_NO_CHECK=1 launch_target "$t" valgrind --tool=callgrind \
+        --callgrind-out-file="$WORK/cg.$t.$phase.%p" >&2 ||
+        die "$t did not start under callgrind: $(tail -n 5 "$WORK/$t.log")"
+    if [ "$phase" = load ]; then
+        check_http "$(target_port "$t")" || die "$t under callgrind does not answer"
+        out="$WORK/h2load.cg.$t.txt"
+        load h2load --h1 -n "$REQUESTS" -c "$CONNS" -t 1 "$(url "$t")" >"$out" 2>&1 || true
+        h2load_ok "$out" "$REQUESTS" || die "h2load against $t under callgrind: $(grep -E '^(requests|status codes):' "$out")"
+    else
+        sleep 1
+    fi
+    stop_pid "$TPID" 120
+    files=("$WORK/cg.$t.$phase".*)
+    [ -e "${files[0]}" ] || die "callgrind wrote no output for $t ($phase): $(tail -n 5 "$WORK/$t.log")"
+    awk '/^summary:/ { s += $2; seen = 1 } /^totals:/ { if (!seen) t += $2 }
+        END { print (s ? s : t) }' "${files[@]}"
+}
+
+mode_callgrind() {
+    local t idle total per
+    local res="$WORK/res.cg"
+    mkdir -p "$res"
+    say ""
+    say "== callgrind: user-space instructions per request, h2load --h1 -n $REQUESTS -c $CONNS =="
+    probe_rpxy
+    for t in $(measured_targets proxies); do
+        idle=$(cg_run "$t" idle)
+        total=$(cg_run "$t" load)
+        # the load run served REQUESTS + 1 (the curl check) requests
+        per=$(awk -v a="$total" -v b="$idle" -v n=$((REQUESTS + 1)) 'BEGIN { printf "%.0f", (a - b) / n }')
+        echo "$per" >"$res/$t"
+        printf '%-8s Ir total %14s  idle %12s  -> %s instructions/request\n' "$t" "$total" "$idle" "$per"
+    done
+    say ""
+    say "scenario: user-space instructions per request (callgrind Ir, (load - idle) / requests), h2load --h1 -n $REQUESTS -c $CONNS, 1 worker"
+    printf '%-9s %12s\n' target "Ir/request"
+    for t in $TARGETS; do
+        [ "$t" = direct ] && continue
+        if [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ]; then
+            rpxy_row
+            continue
+        fi
+        printf '%-9s %12s\n' "$t" "$(cat "$res/$t")"
+    done
+    if has_target rpxy; then
+        local line="" peer
+        for peer in nginx haproxy; do
+            has_target "$peer" || continue
+            if [ "$RPXY_STATE" = ok ]; then
+                line+="${line:+ ; }rpxy/$peer $(ratio "$(cat "$res/rpxy")" "$(cat "$res/$peer")")"
+            else
+                line+="${line:+ ; }rpxy/$peer n/a"
+            fi
+        done
+        say "ratios $line"
+    fi
+}
+
+# ---- strace: system calls per request ----
+
+# all_traced TRACER PIDS...: every thread of PIDS is traced by TRACER.
+all_traced() {
+    local tracer=$1 p task tp
+    shift
+    for p in "$@"; do
+        for task in /proc/"$p"/task/*; do
+            tp=$(awk '/^TracerPid:/ { print $2 }' "$task/status" 2>/dev/null) || return 1
+            [ "$tp" = "$tracer" ] || return 1
+        done
+    done
+}
+
+mode_strace() {
+    local t res="$WORK/res.st"
+    mkdir -p "$res"
+    say ""
+    say "== strace: system calls per request, h2load --h1 -n $REQUESTS -c $CONNS =="
+    probe_rpxy
+    for t in $(measured_targets); do
+        local pid pids=() args=() p spid i out sum
+        if [ "$t" = direct ]; then
+            pid=$BACKEND_PID
+        else
+            launch_target "$t" || die "$t stopped serving"
+            pid=$TPID
+        fi
+        load h2load --h1 -n 2000 -c "$CONNS" -t 1 "$(url "$t")" >"$WORK/h2load.warm.txt" 2>&1 || true
+        mapfile -t pids < <(proc_tree "$pid")
+        for p in "${pids[@]}"; do args+=(-p "$p"); done
+        sum="$WORK/strace.$t.txt"
+        start_pinned "strace-$t" "$LOAD_CPU" strace -c -f -o "$sum" "${args[@]}"
+        spid=$START_PID
+        for ((i = 0; i < 200; i++)); do
+            all_traced "$spid" "${pids[@]}" && break
+            alive "$spid" || die "strace could not attach to $t: $(cat "$WORK/strace-$t.log")"
+            sleep 0.05
+        done
+        all_traced "$spid" "${pids[@]}" || die "strace did not attach to every thread of $t"
+        out="$WORK/h2load.st.$t.txt"
+        load h2load --h1 -n "$REQUESTS" -c "$CONNS" -t 1 "$(url "$t")" >"$out" 2>&1 || true
+        kill -INT "$spid" 2>/dev/null || true
+        stop_pid "$spid" 30
+        [ "$t" = direct ] || stop_pid "$pid"
+        h2load_ok "$out" "$REQUESTS" || die "h2load against $t under strace: $(grep -E '^(requests|status codes):' "$out")"
+        # "calls" is column 4 and the name the last one ("errors" may be empty)
+        awk -v n="$REQUESTS" '
+            $NF == "total" && NF >= 4 { total = $4 }
+            $1 ~ /^[0-9.]+$/ && $NF != "total" { c[$NF] = $4 }
+            END {
+                printf "%.2f", total / n
+                k = 0
+                while (k < 5) {
+                    best = ""; for (s in c) if (best == "" || c[s] > c[best]) best = s
+                    if (best == "") break
+                    printf "%s %s %.2f", (k ? "," : "  "), best, c[best] / n
+                    delete c[best]; k++
+                }
+                print ""
+            }' "$sum" >"$res/$t"
+        printf '%-8s %s syscalls/request\n' "$t" "$(cat "$res/$t")"
+    done
+    say ""
+    say "scenario: system calls per request (strace -c -f), h2load --h1 -n $REQUESTS -c $CONNS, 1 worker (target for rpxy: <= 5)"
+    printf '%-9s %12s  %s\n' target "calls/req" "most frequent (per request)"
+    for t in $TARGETS; do
+        if [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ]; then
+            rpxy_row
+            continue
+        fi
+        read -r n rest <"$res/$t"
+        printf '%-9s %12s  %s%s\n' "$t" "$n" "$rest" "$([ "$t" = direct ] && echo "  (the backend)")"
+    done
+}
+
+# ---- memory: idle keep-alive connections ----
+
+mode_memory() {
+    local t res="$WORK/res.mem"
+    mkdir -p "$res"
+    say ""
+    say "== memory: RSS with $IDLE_CONNS idle keep-alive client connections =="
+    probe_rpxy
+    for t in $(measured_targets proxies); do
+        local pid before after cpid out i ready ok failed open
+        launch_target "$t" || die "$t stopped serving"
+        pid=$TPID
+        sleep 0.5
+        before=$(rss_kib "$pid")
+        start_pinned "idle-$t" "$LOAD_CPU" "$PYTHON" "$BENCH_DIR/idle_conns.py" 127.0.0.1 \
+            "$(target_port "$t")" "$IDLE_CONNS"
+        cpid=$START_PID
+        out="$WORK/idle-$t.log"
+        for ((i = 0; i < 20 * 300; i++)); do
+            grep -q '^ready ' "$out" 2>/dev/null && break
+            alive "$cpid" || die "idle_conns.py failed against $t: $(cat "$out")"
+            sleep 0.05
+        done
+        ready=$(awk '/^ready / { print $2, $3 }' "$out")
+        [ -n "$ready" ] || die "idle_conns.py did not finish against $t"
+        read -r ok failed <<<"$ready"
+        sleep 2
+        after=$(rss_kib "$pid")
+        kill -USR1 "$cpid"
+        for ((i = 0; i < 200; i++)); do
+            grep -q '^open ' "$out" && break
+            sleep 0.05
+        done
+        open=$(awk '/^open / { print $2 }' "$out")
+        stop_pid "$cpid" 10
+        stop_pid "$pid"
+        [ "$failed" = 0 ] || note "$t: $failed of $IDLE_CONNS connections failed: $(grep -v -E '^(ready|open) ' "$out" | tr '\n' ' ')"
+        echo "$before $after $ok ${open:-?}" >"$res/$t"
+        printf '%-8s RSS %.1f -> %.1f MiB with %s idle connections (%s still open at the end)\n' \
+            "$t" "$(awk -v k="$before" 'BEGIN { print k / 1024 }')" \
+            "$(awk -v k="$after" 'BEGIN { print k / 1024 }')" "$ok" "${open:-?}"
+    done
+    say ""
+    say "scenario: RSS (VmRSS, all processes) with $IDLE_CONNS idle keep-alive client connections, 1 worker"
+    printf '%-9s %10s %10s %10s %9s %7s\n' target "before MiB" "after MiB" "delta MiB" "KiB/conn" open
+    for t in $TARGETS; do
+        [ "$t" = direct ] && continue
+        if [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ]; then
+            rpxy_row
+            continue
+        fi
+        read -r before after ok open <"$res/$t"
+        awk -v t="$t" -v b="$before" -v a="$after" -v n="$ok" -v o="$open" 'BEGIN {
+            printf "%-9s %10.1f %10.1f %10.1f %9.2f %7s\n", t, b / 1024, a / 1024, (a - b) / 1024,
+                (n > 0 ? (a - b) / n : 0), o }'
+    done
+    if has_target rpxy; then
+        local line="" peer
+        for peer in nginx haproxy; do
+            has_target "$peer" || continue
+            if [ "$RPXY_STATE" = ok ]; then
+                read -r b1 a1 _ _ <"$res/rpxy"
+                read -r b2 a2 _ _ <"$res/$peer"
+                line+="${line:+ ; }rpxy/$peer delta $(ratio $((a1 - b1)) $((a2 - b2)))"
+            else
+                line+="${line:+ ; }rpxy/$peer n/a"
+            fi
+        done
+        say "ratios $line"
+    fi
+}
+
+say "bench: $(nproc --all) CPUs, proxy on CPU $PROXY_CPU, backend and load on CPU $LOAD_CPU; nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), HAProxy $("$HAPROXY" -v | awk 'NR == 1 { print $3 }'), $("$RPXY_BIN" --version 2>/dev/null || echo "rpxy not built")"
+for m in "${modes[@]}"; do
+    "mode_$m"
+done

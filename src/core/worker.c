@@ -1,0 +1,181 @@
+#include "core/worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/server.h"
+#include "log/log.h"
+#include "proxy/h1_client_conn.h"
+#include "proxy/runtime.h"
+#include "upstream/pool.h"
+#include "upstream/sticky.h"
+
+static void on_accept(struct loop *loop, struct loop_io *io, uint32_t events)
+{
+    struct worker_listener *l = container_of(io, struct worker_listener, io);
+    struct worker *w = l->w;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof(peer);
+        int fd = accept4(io->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE)
+                log_error("accept failed: %s", strerror(errno));
+            return;
+        }
+        client_accept(w, fd, &peer, l->port, l->tls);
+    }
+}
+
+static void drop_listeners(struct worker *w)
+{
+    for (size_t i = 0; i < w->n_listeners; i++)
+        loop_del(w->loop, &w->listeners[i].io);
+    free(w->listeners);
+    w->listeners = NULL;
+    w->n_listeners = 0;
+}
+
+static void adopt_listeners(struct worker *w, struct lset *ls)
+{
+    drop_listeners(w);
+    lset_unref(w->lset);
+    w->lset = ls;
+    if (!ls || w->draining)
+        return;
+    w->listeners = calloc(ls->n ? ls->n : 1, sizeof(*w->listeners));
+    if (!w->listeners)
+        return;
+    for (size_t i = 0; i < ls->n; i++) {
+        struct worker_listener *l = &w->listeners[w->n_listeners];
+        l->w = w;
+        l->entry = i;
+        l->tls = ls->entries[i].tls;
+        l->port = ls->entries[i].port;
+        int fd = ls->entries[i].fds[w->index];
+        if (fd >= 0 && loop_add_level(w->loop, &l->io, fd, on_accept) == 0)
+            w->n_listeners++;
+    }
+}
+
+static void maybe_exit(struct worker *w)
+{
+    if (w->draining && w->n_conns == 0)
+        loop_stop(w->loop);
+}
+
+static void on_wake(struct loop *loop, void *arg)
+{
+    struct worker *w = arg;
+    if (atomic_load(&g_server.force_stop)) {
+        w->draining = true;
+        drop_listeners(w);
+        client_close_all(w);
+        loop_stop(w->loop);
+        return;
+    }
+    unsigned gen = atomic_load(&g_server.generation);
+    if (gen != w->generation) {
+        w->generation = gen;
+        struct runtime *rt = server_acquire_runtime();
+        if (w->rt)
+            runtime_unref(w->rt);
+        w->rt = rt;
+        struct lset *ls = server_acquire_lset();
+        if (ls != w->lset)
+            adopt_listeners(w, ls);
+        else
+            lset_unref(ls);
+    }
+    if (atomic_load(&g_server.draining) && !w->draining) {
+        w->draining = true;
+        drop_listeners(w);
+        client_close_idle_all(w);
+    }
+    maybe_exit(w);
+}
+
+void worker_conn_closed(struct worker *w)
+{
+    w->n_conns--;
+    maybe_exit(w);
+}
+
+static void before_wait(struct loop *loop, void *arg)
+{
+    log_flush();
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    log_set_buffered(true);
+    lb_rng_seed_auto(&w->rng);
+    on_wake(w->loop, w);
+    loop_run(w->loop);
+    client_close_all(w);
+    drop_listeners(w);
+    lset_unref(w->lset);
+    w->lset = NULL;
+    upstream_pool_close_all(w->pool);
+    if (w->rt)
+        runtime_unref(w->rt);
+    w->rt = NULL;
+    loop_run_deferred(w->loop);
+    sticky_thread_cleanup();
+    log_flush();
+    buf_pool_drain();
+    atomic_store(&w->finished, true);
+    return NULL;
+}
+
+struct worker *worker_new(size_t index)
+{
+    struct worker *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->index = index;
+    w->generation = (unsigned)-1;
+    w->loop = loop_new();
+    w->pool = upstream_pool_new(w);
+    if (!w->loop || !w->pool) {
+        loop_free(w->loop);
+        upstream_pool_free(w->pool);
+        free(w);
+        return NULL;
+    }
+    loop_set_on_wake(w->loop, on_wake, w);
+    loop_set_before_wait(w->loop, before_wait, w);
+    return w;
+}
+
+int worker_start(struct worker *w)
+{
+    return pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+void worker_stop(struct worker *w)
+{
+    loop_wake(w->loop);
+}
+
+void worker_wake(struct worker *w)
+{
+    loop_wake(w->loop);
+}
+
+void worker_join_free(struct worker *w)
+{
+    pthread_join(w->thread, NULL);
+    upstream_pool_free(w->pool);
+    loop_free(w->loop);
+    free(w);
+}

@@ -1,0 +1,64 @@
+/* A worker thread: one event loop, its own listening sockets (SO_REUSEPORT)
+ * and connections, and the runtime snapshot it serves new requests with. */
+#ifndef RPXY_CORE_WORKER_H
+#define RPXY_CORE_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/loop.h"
+#include "upstream/balance.h"
+
+struct runtime;
+struct lset;
+struct upstream_pool;
+
+struct worker_listener {
+    struct loop_io io;
+    struct worker *w;
+    size_t entry; /* index in the lset */
+    bool tls;
+    unsigned short port;
+};
+
+struct worker {
+    size_t index;
+    pthread_t thread;
+    struct loop *loop;
+    unsigned generation;
+    struct runtime *rt; /* reference held; new requests use it */
+    struct lset *lset;  /* reference held */
+    struct worker_listener *listeners;
+    size_t n_listeners;
+    struct upstream_pool *pool;
+    struct lb_rng rng;
+    size_t n_conns;       /* client connections open on this worker */
+    atomic_bool finished; /* the loop has ended (read by the main thread) */
+    bool draining;
+    /* connections, for closing idle ones when draining */
+    struct client_list {
+        struct client *head;
+    } clients;
+};
+
+/* Creates worker i (loop, pool) without starting it. Returns NULL on failure. */
+struct worker *worker_new(size_t index);
+
+/* Starts the thread. Returns 0 or an errno value. */
+int worker_start(struct worker *w);
+
+/* Thread-safe: asks the worker to pick up a new generation / draining state. */
+void worker_wake(struct worker *w);
+
+/* Thread-safe: stops the loop now, closing whatever is still open. */
+void worker_stop(struct worker *w);
+
+/* Waits for the thread and frees the worker. */
+void worker_join_free(struct worker *w);
+
+/* Called by connections when they end, so a draining worker can exit. */
+void worker_conn_closed(struct worker *w);
+
+#endif

@@ -1,0 +1,344 @@
+/* The HTTP/1.x client connection: admission, reading and parsing request
+ * heads, synthetic responses, writing, timeouts and closing. Proxying a
+ * parsed request is exchange.c's job. */
+#include "proxy/h1_client_conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/server.h"
+#include "core/worker.h"
+#include "log/access_line.h"
+#include "log/log.h"
+#include "proxy/exchange.h"
+#include "proxy/headers.h"
+#include "proxy/runtime.h"
+
+static const struct h1_limits request_limits = {
+    .max_start_line = 8192,
+    .max_head = BUF_MAX,
+    .max_headers = CLIENT_MAX_HEADERS,
+};
+
+static void client_close(struct client *c);
+
+static void on_head_timeout(struct loop *loop, struct loop_timer *t)
+{
+    struct client *c = container_of(t, struct client, timer);
+    if (!c->ex)
+        client_close(c);
+}
+
+static void on_life_timeout(struct loop *loop, struct loop_timer *t)
+{
+    struct client *c = container_of(t, struct client, life);
+    log_debug("Connection handling timeout: closing %p", (void *)c);
+    client_close(c);
+}
+
+static void on_io(struct loop *loop, struct loop_io *io, uint32_t events)
+{
+    struct client *c = container_of(io, struct client, io);
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->can_read = true;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        c->can_write = true;
+    client_drive(c);
+}
+
+static void free_client(struct loop *loop, struct loop_deferred *d)
+{
+    struct client *c = container_of(d, struct client, free_d);
+    free(c);
+}
+
+static void client_close(struct client *c)
+{
+    if (c->dead)
+        return;
+    c->dead = true;
+    if (c->ex)
+        exchange_abort(c->ex, 0, NULL);
+    struct worker *w = c->w;
+    loop_timer_cancel(w->loop, &c->timer);
+    loop_timer_cancel(w->loop, &c->life);
+    int fd = c->io.fd;
+    loop_del(w->loop, &c->io);
+    close(fd);
+    c->in.len = c->out.len = 0;
+    buf_release(&c->in);
+    buf_release(&c->out);
+    if (c->ip_slot)
+        server_ip_release(&c->peer_ip, c->ip_limit);
+    atomic_fetch_sub(&g_server.clients, 1);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->clients.head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    loop_defer(w->loop, &c->free_d, free_client);
+    worker_conn_closed(w);
+}
+
+void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t local_port,
+                   bool tls)
+{
+    const struct sockaddr_storage *ss = peer_sockaddr;
+    struct ip_addr ip = { 0 };
+    uint16_t port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = peer_sockaddr;
+        ip.family = 4;
+        memcpy(ip.bytes, &sin->sin_addr, 4);
+        port = ntohs(sin->sin_port);
+    } else {
+        const struct sockaddr_in6 *sin6 = peer_sockaddr;
+        ip.family = 6;
+        memcpy(ip.bytes, &sin6->sin6_addr, 16);
+        port = ntohs(sin6->sin6_port);
+        ip = ip_unmap(ip);
+    }
+    const struct cfg *cfg = w->rt ? w->rt->cfg : NULL;
+    if (!cfg || w->draining) {
+        close(fd);
+        return;
+    }
+    uint32_t limit = cfg->max_clients_per_ip;
+    if (!server_ip_acquire(&ip, limit)) {
+        log_debug("Too many connections from one IP: closing");
+        close(fd);
+        return;
+    }
+    long n = atomic_fetch_add(&g_server.clients, 1) + 1;
+    if (n > (long)cfg->max_clients) {
+        atomic_fetch_sub(&g_server.clients, 1);
+        server_ip_release(&ip, limit);
+        log_debug("max_clients reached: closing a new connection");
+        close(fd);
+        return;
+    }
+    struct client *c = calloc(1, sizeof(*c));
+    if (!c) {
+        atomic_fetch_sub(&g_server.clients, 1);
+        server_ip_release(&ip, limit);
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->w = w;
+    c->peer_ip = ip;
+    c->peer_port = port;
+    c->local_port = local_port;
+    c->tls = tls;
+    c->ip_slot = limit != 0;
+    c->ip_limit = limit;
+    if (loop_add(w->loop, &c->io, fd, on_io) < 0) {
+        atomic_fetch_sub(&g_server.clients, 1);
+        server_ip_release(&ip, limit);
+        close(fd);
+        free(c);
+        return;
+    }
+    w->n_conns++;
+    c->next = w->clients.head;
+    if (c->next)
+        c->next->prev = c;
+    w->clients.head = c;
+    loop_timer_set(w->loop, &c->timer, cfg->client_header_timeout_s * 1000, on_head_timeout);
+    if (cfg->connection_handling_timeout_s)
+        loop_timer_set(w->loop, &c->life, cfg->connection_handling_timeout_s * 1000,
+                       on_life_timeout);
+}
+
+void client_close_idle_all(struct worker *w)
+{
+    struct client *c = w->clients.head;
+    while (c) {
+        struct client *next = c->next;
+        if (!c->ex && c->in.len == 0 && c->out.len == 0)
+            client_close(c);
+        c = next;
+    }
+}
+
+void client_close_all(struct worker *w)
+{
+    while (w->clients.head)
+        client_close(w->clients.head);
+}
+
+long client_flush(struct client *c, const char *slice, size_t slice_len)
+{
+    if (!c->can_write || c->dead)
+        return 0;
+    struct iovec iov[2];
+    int n = 0;
+    if (c->out.len)
+        iov[n++] = (struct iovec){ buf_data(&c->out), c->out.len };
+    if (slice_len)
+        iov[n++] = (struct iovec){ (void *)slice, slice_len };
+    if (!n)
+        return 0;
+    size_t want = c->out.len + slice_len;
+    ssize_t w;
+    do
+        w = writev(c->io.fd, iov, n);
+    while (w < 0 && errno == EINTR);
+    if (w < 0) {
+        if (errno == EAGAIN) {
+            c->can_write = false;
+            return 0;
+        }
+        return -1;
+    }
+    size_t done = (size_t)w;
+    if (done < want)
+        c->can_write = false;
+    size_t from_out = done < c->out.len ? done : c->out.len;
+    buf_consume(&c->out, from_out);
+    return (long)(done - from_out);
+}
+
+void client_synthetic(struct client *c, int status, const char *location, size_t location_len,
+                      bool close_after)
+{
+    char head[256];
+    const char *reason = alog_reason((unsigned)status);
+    int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\ncontent-length: 0\r\ndate: %s\r\n",
+                     status, reason ? reason : "", http_date_now());
+    size_t need = (size_t)n + location_len + 48;
+    if (buf_reserve(&c->out, need) < 0) {
+        c->closing = true;
+        return;
+    }
+    char *p = buf_data(&c->out) + c->out.len;
+    memcpy(p, head, (size_t)n);
+    p += n;
+    if (location) {
+        memcpy(p, "location: ", 10);
+        p += 10;
+        memcpy(p, location, location_len);
+        p += location_len;
+        memcpy(p, "\r\n", 2);
+        p += 2;
+    }
+    if (close_after) {
+        memcpy(p, "connection: close\r\n", 19);
+        p += 19;
+        c->closing = true;
+    }
+    memcpy(p, "\r\n", 2);
+    p += 2;
+    c->out.len = (size_t)(p - c->out.base - c->out.off);
+}
+
+/* Parses what c->in holds. Returns true when a request was taken (started
+ * an exchange or queued a synthetic answer). */
+static bool try_request(struct client *c)
+{
+    struct h1_header hdrs[CLIENT_MAX_HEADERS];
+    struct h1_request req;
+    int r = h1_parse_request(buf_data(&c->in), c->in.len, &request_limits, hdrs, &req);
+    if (r == H1_INCOMPLETE)
+        return false;
+    loop_timer_cancel(c->w->loop, &c->timer);
+    if (r == H1_ERROR) {
+        log_debug("Invalid request from client: %s", req.err_reason);
+        c->in.len = 0;
+        client_synthetic(c, req.err_status, NULL, 0, true);
+        return true;
+    }
+    exchange_start(c, &req, hdrs, (size_t)r);
+    return true;
+}
+
+static int read_more(struct client *c)
+{
+    if (buf_reserve(&c->in, 4096) < 0)
+        return -2; /* head larger than BUF_MAX */
+    size_t room = buf_room(&c->in);
+    ssize_t n;
+    do
+        n = read(c->io.fd, buf_data(&c->in) + c->in.len, room);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        c->in.len += (size_t)n;
+        if ((size_t)n < room)
+            c->can_read = false; /* drained: edge-triggered epoll reports new data */
+        return 1;
+    }
+    if (n == 0) {
+        c->read_eof = true;
+        c->can_read = false;
+        return 0;
+    }
+    if (errno == EAGAIN) {
+        c->can_read = false;
+        return 0;
+    }
+    return -1;
+}
+
+void client_drive(struct client *c)
+{
+    while (!c->dead) {
+        if (c->ex) {
+            exchange_drive(c->ex);
+            if (c->dead || c->ex)
+                return;
+            continue;
+        }
+        if (c->out.len) {
+            if (client_flush(c, NULL, 0) < 0) {
+                client_close(c);
+                return;
+            }
+            if (c->out.len)
+                return;
+        }
+        if (c->closing) {
+            client_close(c);
+            return;
+        }
+        if (atomic_load_explicit(&g_server.draining, memory_order_relaxed) && c->in.len == 0) {
+            client_close(c);
+            return;
+        }
+        if (c->in.len && try_request(c))
+            continue;
+        if (c->read_eof) {
+            client_close(c);
+            return;
+        }
+        if (!c->can_read) {
+            if (c->in.len == 0) {
+                buf_release(&c->in);
+                buf_release(&c->out);
+                if (!loop_timer_armed(&c->timer) && c->w->rt)
+                    loop_timer_set(c->w->loop, &c->timer,
+                                   c->w->rt->cfg->client_header_timeout_s * 1000, on_head_timeout);
+            }
+            return;
+        }
+        int r = read_more(c);
+        if (r == -2) {
+            c->in.len = 0;
+            client_synthetic(c, 431, NULL, 0, true);
+        } else if (r < 0) {
+            client_close(c);
+            return;
+        }
+    }
+}

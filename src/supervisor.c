@@ -1,0 +1,397 @@
+#include "supervisor.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/listeners.h"
+#include "core/server.h"
+#include "core/worker.h"
+#include "log/log.h"
+#include "proxy/runtime.h"
+
+#define RELOAD_DEBOUNCE_MS 200
+#define STAT_POLL_MS 5000
+#define DNS_REFRESH_MS 30000
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void log_diags(const struct cfg_diags *d)
+{
+    char line[2048];
+    for (size_t i = 0; i < d->n; i++) {
+        cfg_diag_format(&d->items[i], line, sizeof(line));
+        log_msg(d->items[i].severity == CFG_ERROR ? LOG_ERROR : LOG_WARN, "%s", line);
+    }
+    if (d->n_dropped)
+        log_error("(%zu more diagnostics not shown)", d->n_dropped);
+}
+
+static bool env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v)
+        return false;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n'))
+        n--;
+    return (n == 1 && v[0] == '1') || (n == 4 && strncasecmp(v, "true", 4) == 0) ||
+           (n == 3 && strncasecmp(v, "yes", 3) == 0);
+}
+
+static void log_startup(const struct cfg *c)
+{
+    log_info(c->n_listen_v6 ? "Listen both IPv4 and IPv6" : "Listen IPv4");
+    if (c->listen_port >= 0)
+        log_info("Listen port: %d", (int)c->listen_port);
+    if (c->listen_port_tls >= 0)
+        log_info("Listen port: %d (for TLS)", (int)c->listen_port_tls);
+    for (size_t i = 0; i < c->n_apps; i++)
+        log_info("Registering application %s (%s)", c->apps[i].server_name, c->apps[i].name);
+    if (c->default_app_ref)
+        log_info("Serving plaintext http for requests to unconfigured server_name by app %s "
+                 "(server_name: %s).",
+                 c->default_app_ref->name, c->default_app_ref->server_name);
+    if (c->cache.enabled)
+        log_info("Cache is enabled: cache dir = \"%s\"", c->cache.cache_dir);
+    else
+        log_info("Cache is disabled");
+    if (c->ignore_sni_consistency)
+        log_info("Ignore consistency between TLS SNI and Host header (or Request line). Note it "
+                 "violates RFC.");
+    if (c->n_trusted_forwarded_proxies)
+        log_info("Trusted forwarded proxies configured: %zu CIDR(s)",
+                 c->n_trusted_forwarded_proxies);
+    if (c->connection_handling_timeout_s)
+        log_info("Force connection handling timeout: %llu sec",
+                 (unsigned long long)c->connection_handling_timeout_s);
+    if (c->request_max_body_size == 0)
+        log_warn("request_max_body_size is unlimited");
+}
+
+/* The config file as last loaded, to ignore events that change nothing. */
+struct watched {
+    const char *path;
+    char *text;
+    size_t len;
+    struct stat st;
+};
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 8192, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+        if (n == cap) {
+            char *nb = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static size_t n_workers_for(const struct cfg *cfg)
+{
+    if (cfg->worker_threads)
+        return cfg->worker_threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (size_t)n : 1;
+}
+
+/* Loads the file and, when valid and different, publishes it. */
+static void reload(struct watched *wf, bool forced)
+{
+    size_t len;
+    char *text = read_all(wf->path, &len);
+    if (!text) {
+        log_warn("Failed to read %s: %s; keeping the running configuration", wf->path,
+                 strerror(errno));
+        return;
+    }
+    stat(wf->path, &wf->st);
+    if (!forced && wf->text && len == wf->len && memcmp(text, wf->text, len) == 0) {
+        free(text);
+        return;
+    }
+    struct cfg_diags diags = { 0 };
+    struct cfg *cfg = cfg_load_text(wf->path, text, len, &diags);
+    log_diags(&diags);
+    cfg_diags_free(&diags);
+    free(wf->text);
+    wf->text = text;
+    wf->len = len;
+    if (!cfg) {
+        log_error("rpxy failed to be ready. Configuration does not updated: invalid "
+                  "configuration in %s (see the errors above)",
+                  wf->path);
+        return;
+    }
+    if (cfg->worker_threads && cfg->worker_threads != g_server.n_workers)
+        log_warn("worker_threads changes apply at the next start (running %zu)",
+                 g_server.n_workers);
+    struct lset *old = server_acquire_lset();
+    struct lset *ls = lset_build(cfg, g_server.n_workers, old, true);
+    lset_unref(old);
+    if (!ls) {
+        log_error("rpxy failed to be ready. Configuration does not updated: cannot bind the "
+                  "listeners");
+        cfg_free(cfg);
+        return;
+    }
+    struct runtime *rt = runtime_build(cfg);
+    if (!rt) {
+        lset_unref(ls);
+        log_error("rpxy failed to be ready. Configuration does not updated: out of memory");
+        return;
+    }
+    server_publish(rt, ls);
+    log_info("Configuration updated.");
+}
+
+static int setup_watch(const char *path, int *wd)
+{
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    *wd = inotify_add_watch(
+        fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB);
+    if (*wd < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Did an inotify batch touch our file name? */
+static bool events_touch(int fd, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    bool hit = false;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        for (char *p = buf; p < buf + n;) {
+            struct inotify_event *ev = (struct inotify_event *)p;
+            if (ev->len && strcmp(ev->name, base) == 0)
+                hit = true;
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+    return hit;
+}
+
+static bool file_changed(struct watched *wf)
+{
+    struct stat st;
+    if (stat(wf->path, &st) < 0)
+        return false;
+    return st.st_mtim.tv_sec != wf->st.st_mtim.tv_sec ||
+           st.st_mtim.tv_nsec != wf->st.st_mtim.tv_nsec || st.st_ino != wf->st.st_ino ||
+           st.st_size != wf->st.st_size;
+}
+
+static void stop_workers(void)
+{
+    for (size_t i = 0; i < g_server.n_workers; i++)
+        worker_join_free(g_server.workers[i]);
+    free(g_server.workers);
+    g_server.workers = NULL;
+    g_server.n_workers = 0;
+}
+
+int supervisor_run(const struct cli_options *o)
+{
+    if (log_open(o->log_dir, log_level_from_env()) < 0)
+        return 1;
+    if (env_flag("RPXY_UNSAFE_DEBUG_HEADERS"))
+        log_warn("RPXY_UNSAFE_DEBUG_HEADERS is enabled: Authorization, Cookie and "
+                 "Proxy-Authorization values will be printed verbatim at debug level");
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by the workers */
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+
+    struct watched wf = { .path = o->config_path };
+    wf.text = read_all(wf.path, &wf.len);
+    stat(wf.path, &wf.st);
+    struct cfg_diags diags = { 0 };
+    struct cfg *cfg =
+        wf.text ? cfg_load_text(wf.path, wf.text, wf.len, &diags) : cfg_load_file(wf.path, &diags);
+    log_diags(&diags);
+    cfg_diags_free(&diags);
+    if (!cfg) {
+        log_error("rpxy service exited: Invalid configuration: %s (see the errors above)",
+                  o->config_path);
+        free(wf.text);
+        log_close();
+        return 1;
+    }
+    log_info("Start rpxy service with dynamic config reloader");
+    log_startup(cfg);
+    size_t n_workers = n_workers_for(cfg);
+    struct lset *ls = lset_build(cfg, n_workers, NULL, false);
+    if (!ls) {
+        log_error("rpxy service exited: cannot bind the listeners");
+        cfg_free(cfg);
+        free(wf.text);
+        log_close();
+        return 1;
+    }
+    struct runtime *rt = runtime_build(cfg);
+    if (!rt) {
+        lset_unref(ls);
+        free(wf.text);
+        log_close();
+        return 1;
+    }
+    g_server.workers = calloc(n_workers, sizeof(*g_server.workers));
+    for (size_t i = 0; g_server.workers && i < n_workers; i++) {
+        g_server.workers[i] = worker_new(i);
+        if (!g_server.workers[i])
+            break;
+        g_server.n_workers++;
+    }
+    if (g_server.n_workers != n_workers) {
+        log_error("rpxy service exited: cannot create %zu workers", n_workers);
+        return 1;
+    }
+    server_publish(rt, ls);
+    for (size_t i = 0; i < n_workers; i++)
+        worker_start(g_server.workers[i]);
+    log_info("rpxy is ready: %zu worker thread%s", n_workers, n_workers == 1 ? "" : "s");
+
+    int wd = -1;
+    int ifd = setup_watch(wf.path, &wd);
+    if (ifd < 0)
+        log_warn("Cannot watch %s for changes (%s); polling every %d s", wf.path, strerror(errno),
+                 STAT_POLL_MS / 1000);
+    uint64_t reload_at = 0, next_stat = now_ms() + STAT_POLL_MS,
+             next_dns = now_ms() + DNS_REFRESH_MS;
+    uint64_t drain_deadline = 0;
+    for (;;) {
+        uint64_t now = now_ms();
+        if (drain_deadline) {
+            bool busy = false;
+            for (size_t i = 0; i < g_server.n_workers; i++)
+                busy |= !atomic_load(&g_server.workers[i]->finished);
+            if (!busy || now >= drain_deadline)
+                break;
+        }
+        if (reload_at && now >= reload_at) {
+            reload_at = 0;
+            reload(&wf, false);
+        }
+        if (now >= next_stat) {
+            next_stat = now + STAT_POLL_MS;
+            if (file_changed(&wf))
+                reload_at = now + RELOAD_DEBOUNCE_MS;
+        }
+        if (now >= next_dns) {
+            next_dns = now + DNS_REFRESH_MS;
+            struct runtime *cur = server_acquire_runtime();
+            if (cur) {
+                runtime_refresh_dns(cur);
+                runtime_unref(cur);
+            }
+        }
+        struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { ifd, POLLIN, 0 } };
+        int timeout = reload_at ? (int)(reload_at > now ? reload_at - now : 0) : 100;
+        if (poll(pfd, ifd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
+            break;
+        if (ifd >= 0 && (pfd[1].revents & POLLIN) && events_touch(ifd, wf.path))
+            reload_at = now_ms() + RELOAD_DEBOUNCE_MS;
+        struct signalfd_siginfo si;
+        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+            if (si.ssi_signo == SIGHUP) {
+                log_info("SIGHUP received: reloading %s", wf.path);
+                reload(&wf, true);
+            } else if (si.ssi_signo == SIGUSR1) {
+                if (log_reopen() == 0)
+                    log_info("Log files reopened");
+            } else if (!drain_deadline) {
+                log_info("%s received: shutting down gracefully",
+                         si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+                atomic_store(&g_server.draining, true);
+                for (size_t i = 0; i < g_server.n_workers; i++)
+                    worker_wake(g_server.workers[i]);
+                struct runtime *cur = server_acquire_runtime();
+                uint64_t grace = cur ? cur->cfg->shutdown_timeout_s * 1000 : 0;
+                if (cur)
+                    runtime_unref(cur);
+                drain_deadline = now_ms() + grace + 1;
+            }
+        }
+    }
+    /* deadline passed or all drained: stop every loop */
+    atomic_store(&g_server.force_stop, true);
+    for (size_t i = 0; i < g_server.n_workers; i++)
+        worker_stop(g_server.workers[i]);
+    stop_workers();
+    pthread_mutex_lock(&g_server.lock);
+    struct runtime *last_rt = g_server.runtime;
+    struct lset *last_ls = g_server.lset;
+    g_server.runtime = NULL;
+    g_server.lset = NULL;
+    pthread_mutex_unlock(&g_server.lock);
+    if (last_rt)
+        runtime_unref(last_rt);
+    lset_unref(last_ls);
+    if (ifd >= 0)
+        close(ifd);
+    close(sfd);
+    free(wf.text);
+    log_info("rpxy stopped");
+    log_close();
+    return 0;
+}

@@ -1,0 +1,203 @@
+#include "upstream/pool.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/worker.h"
+#include "proxy/runtime.h"
+
+#define POOL_BUCKETS 64
+
+struct pool_bucket {
+    struct upstream_conn *head;
+    size_t n;
+};
+
+struct upstream_pool {
+    struct worker *w;
+    struct pool_bucket buckets[POOL_BUCKETS];
+};
+
+static size_t addr_bucket(const struct sockaddr *a, socklen_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    const unsigned char *p = (const unsigned char *)a;
+    for (socklen_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return (size_t)(h % POOL_BUCKETS);
+}
+
+struct upstream_pool *upstream_pool_new(struct worker *w)
+{
+    struct upstream_pool *p = calloc(1, sizeof(*p));
+    if (p)
+        p->w = w;
+    return p;
+}
+
+void upstream_pool_free(struct upstream_pool *p)
+{
+    if (!p)
+        return;
+    upstream_pool_close_all(p);
+    free(p);
+}
+
+static void unlink_idle(struct upstream_pool *p, struct upstream_conn *uc)
+{
+    struct pool_bucket *b = &p->buckets[uc->bucket];
+    if (uc->idle_prev)
+        uc->idle_prev->idle_next = uc->idle_next;
+    else
+        b->head = uc->idle_next;
+    if (uc->idle_next)
+        uc->idle_next->idle_prev = uc->idle_prev;
+    uc->idle_next = uc->idle_prev = NULL;
+    b->n--;
+    loop_timer_cancel(p->w->loop, &uc->idle_timer);
+}
+
+static void free_conn(struct loop *loop, struct loop_deferred *d);
+
+struct deferred_free {
+    struct loop_deferred d;
+    struct upstream_conn *uc;
+};
+
+void upstream_conn_close(struct upstream_pool *p, struct upstream_conn *uc)
+{
+    loop_timer_cancel(p->w->loop, &uc->idle_timer);
+    if (uc->io.fd >= 0) {
+        int fd = uc->io.fd;
+        loop_del(p->w->loop, &uc->io);
+        close(fd);
+    }
+    uc->owner = NULL;
+    uc->in.len = 0;
+    buf_release(&uc->in);
+    /* freed after this loop pass: an event for it may still be queued */
+    struct deferred_free *df = malloc(sizeof(*df));
+    if (!df) {
+        /* cannot defer; leak rather than risk a use after free */
+        return;
+    }
+    memset(df, 0, sizeof(*df));
+    df->uc = uc;
+    loop_defer(p->w->loop, &df->d, free_conn);
+}
+
+static void free_conn(struct loop *loop, struct loop_deferred *d)
+{
+    struct deferred_free *df = container_of(d, struct deferred_free, d);
+    free(df->uc);
+    free(df);
+}
+
+static void on_io(struct loop *loop, struct loop_io *io, uint32_t events)
+{
+    struct upstream_conn *uc = container_of(io, struct upstream_conn, io);
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        uc->can_read = true;
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+        uc->can_write = true;
+    if (uc->owner) {
+        uc->on_event(uc, events);
+        return;
+    }
+    /* Idle: any input or hang-up means the backend is closing it. */
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        unlink_idle(uc->pool, uc);
+        upstream_conn_close(uc->pool, uc);
+    }
+}
+
+static void on_idle_timeout(struct loop *loop, struct loop_timer *t)
+{
+    struct upstream_conn *uc = container_of(t, struct upstream_conn, idle_timer);
+    unlink_idle(uc->pool, uc);
+    upstream_conn_close(uc->pool, uc);
+}
+
+struct upstream_conn *upstream_pool_take(struct upstream_pool *p, const struct sockaddr *addr,
+                                         socklen_t len)
+{
+    struct pool_bucket *b = &p->buckets[addr_bucket(addr, len)];
+    for (struct upstream_conn *uc = b->head; uc; uc = uc->idle_next) {
+        if (uc->addr_len == len && memcmp(&uc->addr, addr, len) == 0) {
+            unlink_idle(p, uc);
+            uc->reused = true;
+            return uc;
+        }
+    }
+    return NULL;
+}
+
+struct upstream_conn *upstream_connect(struct upstream_pool *p, const struct sockaddr *addr,
+                                       socklen_t len)
+{
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, addr, len) < 0 && errno != EINPROGRESS) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return NULL;
+    }
+    struct upstream_conn *uc = calloc(1, sizeof(*uc));
+    if (!uc) {
+        close(fd);
+        errno = ENOMEM;
+        return NULL;
+    }
+    uc->pool = p;
+    memcpy(&uc->addr, addr, len);
+    uc->addr_len = len;
+    uc->bucket = addr_bucket(addr, len);
+    if (loop_add(p->w->loop, &uc->io, fd, on_io) < 0) {
+        int saved = errno;
+        close(fd);
+        free(uc);
+        errno = saved;
+        return NULL;
+    }
+    return uc;
+}
+
+void upstream_pool_put(struct upstream_pool *p, struct upstream_conn *uc)
+{
+    struct pool_bucket *b = &p->buckets[uc->bucket];
+    if (b->n >= UPSTREAM_IDLE_PER_KEY || uc->in.len || p->w->draining) {
+        upstream_conn_close(p, uc);
+        return;
+    }
+    uc->owner = NULL;
+    buf_release(&uc->in);
+    uc->idle_prev = NULL;
+    uc->idle_next = b->head;
+    if (b->head)
+        b->head->idle_prev = uc;
+    b->head = uc;
+    b->n++;
+    uint64_t idle_ms = p->w->rt ? p->w->rt->cfg->upstream_idle_timeout_s * 1000 : 4000;
+    loop_timer_set(p->w->loop, &uc->idle_timer, idle_ms, on_idle_timeout);
+}
+
+void upstream_pool_close_all(struct upstream_pool *p)
+{
+    for (size_t i = 0; i < POOL_BUCKETS; i++) {
+        while (p->buckets[i].head) {
+            struct upstream_conn *uc = p->buckets[i].head;
+            unlink_idle(p, uc);
+            upstream_conn_close(p, uc);
+        }
+    }
+}
