@@ -201,7 +201,7 @@ render rpxy.toml.in "$(target_port rpxy)"
 # The command line of a proxy (without pinning or wrappers).
 target_cmd() {
     case $1 in
-    rpxy) CMD=(env RUST_LOG=warn "$RPXY_BIN" --config "$WORK/rpxy.toml") ;;
+    rpxy) CMD=("$RPXY_BIN" --config "$WORK/rpxy.toml") ;;
     nginx) CMD=("$NGINX" -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf") ;;
     haproxy) CMD=("$HAPROXY" -db -f "$WORK/haproxy.cfg") ;;
     esac
@@ -226,7 +226,8 @@ launch_target() {
     port=$(target_port "$t")
     listening "$port" && die "port $port (for $t) is already in use; set BENCH_PORT"
     target_cmd "$t"
-    start_pinned "$t" "$PROXY_CPU" "$@" "${CMD[@]}"
+    # rpxy's access log is written at INFO: RUST_LOG=warn turns it off
+    RUST_LOG=warn start_pinned "$t" "$PROXY_CPU" "$@" "${CMD[@]}"
     TPID=$START_PID
     wait_s=${LAUNCH_WAIT:-$([ "$t" = rpxy ] && echo "$RPXY_WAIT" || echo 15)}
     wait_listening "$TPID" "$port" "$wait_s" || rc=$?
@@ -418,44 +419,60 @@ mode_throughput() {
 
 # ---- callgrind: instructions per request ----
 
-# cg_run TARGET PHASE: one run under callgrind; PHASE "idle" (start, stop)
-# or "load" (start, one curl check, REQUESTS requests with h2load, stop).
-# Prints the Ir total of all the target's processes.
+# cg_run TARGET PHASE: one run under callgrind, timed from "listening" to
+# the stop signal. PHASE "load": one curl check and REQUESTS requests with
+# h2load; sets CG_SECONDS to how long that took. PHASE "idle": no request,
+# up for CG_SECONDS, so timers and housekeeping cancel out. Sets CG_IR to
+# the Ir total of all the target's processes (nginx: master and worker).
 cg_run() {
-    local t=$1 phase=$2 files out
-    rm -f "$WORK/cg.$t.$phase".*
+    local t=$1 phase=$2 files out t0 dir="$WORK/cg"
+    # nginx's worker runs as nobody and writes its own profile: it needs to
+    # reach the directory and write in it
+    chmod 711 "$WORK"
+    mkdir -p "$dir" && chmod 1777 "$dir"
+    rm -f "$dir/$t.$phase".*
     LAUNCH_WAIT=180 LAUNCH_NO_CHECK=1 launch_target "$t" valgrind --tool=callgrind \
-        --callgrind-out-file="$WORK/cg.$t.$phase.%p" >&2 ||
+        --callgrind-out-file="$dir/$t.$phase.%p" ||
         die "$t did not start under callgrind: $(tail -n 5 "$WORK/$t.log")"
+    t0=$(date +%s.%N)
     if [ "$phase" = load ]; then
         check_http "$(target_port "$t")" || die "$t under callgrind does not answer"
         out="$WORK/h2load.cg.$t.txt"
         load h2load --h1 -n "$REQUESTS" -c "$CONNS" -t 1 "$(url "$t")" >"$out" 2>&1 || true
         h2load_ok "$out" "$REQUESTS" || die "h2load against $t under callgrind: $(grep -E '^(requests|status codes):' "$out")"
+        CG_SECONDS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
     else
-        sleep 1
+        sleep "$CG_SECONDS"
     fi
     stop_pid "$TPID" 120
-    files=("$WORK/cg.$t.$phase".*)
-    [ -e "${files[0]}" ] || die "callgrind wrote no output for $t ($phase): $(tail -n 5 "$WORK/$t.log")"
-    awk '/^summary:/ { s += $2; seen = 1 } /^totals:/ { if (!seen) t += $2 }
-        END { print (s ? s : t) }' "${files[@]}"
+    files=("$dir/$t.$phase".*)
+    [ -s "${files[0]}" ] || die "callgrind wrote no profile for $t ($phase): $(tail -n 5 "$WORK/$t.log")"
+    if grep -q 'can not open' "$WORK/$t.log"; then
+        die "callgrind could not write a profile for $t ($phase): $(grep 'can not open' "$WORK/$t.log")"
+    fi
+    CG_IR=$(awk 'FNR == 1 { seen = 0 } /^summary:/ { s += $2; seen = 1 } /^totals:/ && !seen { s += $2 }
+        END { printf "%.0f", s }' "${files[@]}")
+    [ "${CG_IR:-0}" -gt 0 ] || die "no instruction count in the callgrind profile of $t ($phase)"
 }
 
 mode_callgrind() {
-    local t idle total per
+    local t idle total per CG_IR CG_SECONDS
     local res="$WORK/res.cg"
     mkdir -p "$res"
     say ""
     say "== callgrind: user-space instructions per request, h2load --h1 -n $REQUESTS -c $CONNS =="
     probe_rpxy
     for t in $(measured_targets proxies); do
-        idle=$(cg_run "$t" idle)
-        total=$(cg_run "$t" load)
+        cg_run "$t" load
+        total=$CG_IR
+        cg_run "$t" idle
+        idle=$CG_IR
         # the load run served REQUESTS + 1 (the curl check) requests
         per=$(awk -v a="$total" -v b="$idle" -v n=$((REQUESTS + 1)) 'BEGIN { printf "%.0f", (a - b) / n }')
+        [ "$per" -gt 0 ] || die "$t: the idle run ($idle Ir) cost more than the load run ($total Ir)"
         echo "$per" >"$res/$t"
-        printf '%-8s Ir total %14s  idle %12s  -> %s instructions/request\n' "$t" "$total" "$idle" "$per"
+        printf '%-8s Ir with load %13s, idle for %ss %12s  -> %s instructions/request\n' \
+            "$t" "$total" "$CG_SECONDS" "$idle" "$per"
     done
     say ""
     say "scenario: user-space instructions per request (callgrind Ir, (load - idle) / requests), h2load --h1 -n $REQUESTS -c $CONNS, 1 worker"

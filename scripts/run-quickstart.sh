@@ -1,22 +1,43 @@
 #!/usr/bin/env bash
-# `make run`: validates the quick-start config and shows what rpxy will serve.
-# The proxy core (listeners, forwarding) is not built yet; until it lands this
-# only runs the config check, and says so.
+# `make run`: starts two sample backends and rpxy on examples/quickstart.toml,
+# prints what to try, and stops everything on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 config=examples/quickstart.toml
-echo "== rpxy --config $config --check =="
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+for port in 8080 8081 8082; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "make run: port $port is already in use; stop what uses it first" >&2
+    exit 1
+  fi
+done
+/usr/bin/python3 -m http.server 8081 --bind 127.0.0.1 --directory examples/www >/dev/null 2>&1 &
+pids+=($!)
+"$build/bench-backend" 127.0.0.1:8082 >/dev/null 2>&1 &
+pids+=($!)
+
 "$build/rpxy" --config "$config" --check
+echo
+"$build/rpxy" --config "$config" &
+pids+=($!)
+for _ in $(seq 50); do
+  curl -s -o /dev/null http://localhost:8080/ && break
+  sleep 0.1
+done
 cat <<TXT
 
-The configuration above is valid. This build does not forward traffic yet:
-the proxy core (listeners, HTTP/1.1, routing) is the next piece of work, and
-'make run' will then start a sample backend and the proxy and print curl
-commands to try.
+rpxy is running on http://localhost:8080 (config: $config). Try:
 
-Things to try now:
-  $build/rpxy --help
-  $build/rpxy --config config-example.toml --check
-  echo 'listen_port = "80"' > /tmp/bad.toml && $build/rpxy --config /tmp/bad.toml --check
+  curl -i http://localhost:8080/                 # the file server, through rpxy
+  curl -i http://localhost:8080/api/hello        # /api -> /v1 on the hello server
+  curl -i -H 'Host: unknown.example' http://localhost:8080/   # 503: no such app
+  curl -i http://localhost:8080/ -H 'Transfer-Encoding: chunked' -H 'Content-Length: 1'  # 400
+
+Edit $config while it runs: the change is applied at once (or kill -HUP).
+Press Ctrl-C to stop.
 TXT
+wait "${pids[-1]}"

@@ -35,11 +35,31 @@ static void on_accept(struct loop *loop, struct loop_io *io, uint32_t events)
     }
 }
 
+/* The listener array outlives its removal until the end of the loop pass:
+ * events for it may still be queued in this pass. */
+struct retired_listeners {
+    struct loop_deferred d;
+    struct worker_listener *items;
+};
+
+static void free_retired(struct loop *loop, struct loop_deferred *d)
+{
+    struct retired_listeners *r = container_of(d, struct retired_listeners, d);
+    free(r->items);
+    free(r);
+}
+
 static void drop_listeners(struct worker *w)
 {
     for (size_t i = 0; i < w->n_listeners; i++)
         loop_del(w->loop, &w->listeners[i].io);
-    free(w->listeners);
+    if (w->listeners) {
+        struct retired_listeners *r = calloc(1, sizeof(*r));
+        if (r) {
+            r->items = w->listeners;
+            loop_defer(w->loop, &r->d, free_retired);
+        } /* else: leak the small array rather than risk a use after free */
+    }
     w->listeners = NULL;
     w->n_listeners = 0;
 }

@@ -23,7 +23,7 @@
 #define IS_HOSTC(c)                                                                                \
     (IS_DIGIT(c) || IS_ALPHA(c) || (c) == '-' || (c) == '.' || (c) == '_' || (c) == '~' ||         \
      (c) == '!' || (c) == '$' || (c) == '&' || (c) == '\'' || (c) == '(' || (c) == ')' ||          \
-     (c) == '*' || (c) == '+' || (c) == ',' || (c) == ';' || (c) == '=' || (c) == '%')
+     (c) == '*' || (c) == '+' || (c) == ',' || (c) == ';' || (c) == '=')
 
 #define CLASS_OF(c)                                                                                \
     (((c) < 0x80 && IS_TCHAR(c) ? H1_C_TOKEN : 0u) |                                               \
@@ -45,20 +45,46 @@ static inline bool is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-static inline unsigned char lower(unsigned char c)
-{
-    return (unsigned char)(c - 'A') < 26u ? (unsigned char)(c | 0x20) : c;
-}
-
-/* s[0..n) equals the lower-case literal lit, ignoring ASCII case. */
+/* s[0..n) equals lit, ignoring ASCII case. lit holds only lower-case
+ * letters, digits, '-' and '/', ':' (for "http://"); s is a token, a field
+ * value or a request target, none of which holds the control bytes
+ * (0x0d, 0x10-0x11, 0x0f, 0x1a) that OR 0x20 would also map onto those. */
 static bool ieq(const char *s, size_t n, const char *lit, size_t lit_len)
 {
     if (n != lit_len)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)s[i]) != (unsigned char)lit[i])
+        if ((s[i] | 0x20) != lit[i])
             return false;
     return true;
+}
+
+/* First byte at or after p (and before end) outside class cls; one bounds
+ * check per 8 bytes. */
+static inline const char *skip_class(const char *p, const char *end, unsigned cls)
+{
+    while (end - p >= 8) {
+        if (!(CLS(p[0]) & cls))
+            return p;
+        if (!(CLS(p[1]) & cls))
+            return p + 1;
+        if (!(CLS(p[2]) & cls))
+            return p + 2;
+        if (!(CLS(p[3]) & cls))
+            return p + 3;
+        if (!(CLS(p[4]) & cls))
+            return p + 4;
+        if (!(CLS(p[5]) & cls))
+            return p + 5;
+        if (!(CLS(p[6]) & cls))
+            return p + 6;
+        if (!(CLS(p[7]) & cls))
+            return p + 7;
+        p += 8;
+    }
+    while (p < end && (CLS(*p) & cls))
+        p++;
+    return p;
 }
 
 #define IEQ(s, n, lit) ieq((s), (n), lit, sizeof(lit) - 1)
@@ -105,9 +131,7 @@ static int scan_fields(const char **pp, const char *end, struct h1_header *hdr, 
             return FL_TOO_MANY;
 
         const char *name = p;
-        do
-            p++;
-        while (p < end && (CLS(*p) & H1_C_TOKEN));
+        p = skip_class(p + 1, end, H1_C_TOKEN);
         if (p == end)
             return FL_MORE;
         if (*p != ':') {
@@ -124,8 +148,7 @@ static int scan_fields(const char **pp, const char *end, struct h1_header *hdr, 
         while (p < end && is_ows(*p))
             p++;
         const char *value = p;
-        while (p < end && (CLS(*p) & H1_C_VALUE))
-            p++;
+        p = skip_class(p, end, H1_C_VALUE);
         if (p == end)
             return FL_MORE;
         if (*p != '\r') {
@@ -223,14 +246,13 @@ static bool authority_ok(const char *s, size_t n, bool need_host, bool need_port
             return false;
         p++;
     } else {
-        while (p < e && (CLS(*p) & H1_C_HOST)) {
-            if (*p == '%') {
-                if (e - p < 3 || !(CLS(p[1]) & H1_C_HEX) || !(CLS(p[2]) & H1_C_HEX))
-                    return false;
-                p += 3;
-            } else {
-                p++;
-            }
+        for (;;) {
+            p = skip_class(p, e, H1_C_HOST);
+            if (p == e || *p != '%')
+                break;
+            if (e - p < 3 || !(CLS(p[1]) & H1_C_HEX) || !(CLS(p[2]) & H1_C_HEX))
+                return false;
+            p += 3;
         }
         if (need_host && p == s)
             return false;
@@ -498,8 +520,7 @@ int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
     const char *cend = (size_t)(end - line) > cap ? line + cap : end;
     const char *q = p;
 
-    while (q < cend && (CLS(*q) & H1_C_TOKEN))
-        q++;
+    q = skip_class(q, cend, H1_C_TOKEN);
     if (q == cend)
         return REQ_LINE_MORE(q);
     if (*q != ' ' || q == p)
@@ -508,8 +529,7 @@ int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
     req->method_len = (size_t)(q - p);
 
     p = ++q;
-    while (q < cend && (CLS(*q) & H1_C_TARGET))
-        q++;
+    q = skip_class(q, cend, H1_C_TARGET);
     if (q == cend)
         return REQ_LINE_MORE(q);
     if (*q != ' ')
@@ -644,8 +664,7 @@ int h1_parse_response(const char *buf, size_t len, const struct h1_limits *lim, 
             return res_fail(res, "status line too long");
         const char *r = ++q;
         const char *cend = (size_t)(end - line) > cap ? line + cap : end;
-        while (q < cend && (CLS(*q) & H1_C_VALUE))
-            q++;
+        q = skip_class(q, cend, H1_C_VALUE);
         if (q == end)
             return RES_MORE();
         if (*q != '\r') {

@@ -129,7 +129,7 @@ struct h1_request {
 
 struct h1_response {
     int minor_version; /* 0 or 1 */
-    int status;        /* 100..599 */
+    int status;        /* 100..599; also set on H1_ERROR once the status line was valid */
     const char *reason_phrase;
     size_t reason_phrase_len;
     size_t num_headers;
@@ -144,7 +144,7 @@ struct h1_response {
 #define H1_C_TOKEN 0x01u  /* tchar (RFC 9110 5.6.2) */
 #define H1_C_VALUE 0x02u  /* field value byte: HTAB, SP, VCHAR, obs-text */
 #define H1_C_TARGET 0x04u /* request-target byte: VCHAR, obs-text */
-#define H1_C_HOST 0x08u   /* reg-name byte: unreserved, sub-delims, "%" */
+#define H1_C_HOST 0x08u   /* reg-name byte: unreserved, sub-delims ("%" is not: pct-encoded) */
 #define H1_C_HEX 0x10u    /* HEXDIG, either case */
 #define H1_C_QDTEXT 0x20u /* qdtext: HTAB, SP, VCHAR but '"' and '\', obs-text */
 extern const unsigned char h1_char_class[256];

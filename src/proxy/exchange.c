@@ -191,7 +191,7 @@ static void reject(struct exchange *ex, int status, const char *why, bool close_
     if (why)
         error_log(ex, why);
     access_log(ex, status);
-    client_synthetic(c, status, NULL, 0, close_after);
+    client_synthetic(c, status, NULL, 0, close_after || !ex->client_keep_alive);
     exchange_free(ex);
 }
 
@@ -350,7 +350,7 @@ void exchange_start(struct client *c, const struct h1_request *req, const struct
         buf_consume(&c->in, head_len);
         access_log(ex, 301);
         client_synthetic(c, 301, loc, ln > 0 && (size_t)ln < sizeof(loc) ? (size_t)ln : 0,
-                         !ex->replayable);
+                         !ex->replayable || !ex->client_keep_alive);
         exchange_free(ex);
         return;
     }

@@ -38,10 +38,11 @@ struct client {
     struct buf in;              /* bytes from the client */
     struct buf out;             /* bytes for the client: heads, synthetic responses */
     bool can_read, can_write;
-    bool read_eof; /* the client closed its sending side */
-    bool closing;  /* close once `out` is flushed */
-    bool dead;     /* closed; freed after this loop pass */
-    bool ip_slot;  /* holds a max_clients_per_ip slot */
+    bool read_eof;  /* the client closed its sending side */
+    bool closing;   /* close once `out` is flushed */
+    bool lingering; /* half-closed after an error: discarding input until EOF */
+    bool dead;      /* closed; freed after this loop pass */
+    bool ip_slot;   /* holds a max_clients_per_ip slot */
     uint32_t ip_limit;
     struct ip_addr peer_ip;
     uint16_t peer_port;

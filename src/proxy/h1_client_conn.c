@@ -32,6 +32,39 @@ static const struct h1_limits request_limits = {
 
 static void client_close(struct client *c);
 
+#define LINGER_MS 2000
+
+static void on_linger_timeout(struct loop *loop, struct loop_timer *t)
+{
+    client_close(container_of(t, struct client, timer));
+}
+
+/* Closing with unread input would send a reset that can destroy the response
+ * in flight; so after an error we shut our side down and discard what the
+ * client still sends, until it closes or LINGER_MS pass. */
+static void linger(struct client *c)
+{
+    if (!c->lingering) {
+        c->lingering = true;
+        shutdown(c->io.fd, SHUT_WR);
+        loop_timer_set(c->w->loop, &c->timer, LINGER_MS, on_linger_timeout);
+    }
+    char sink[16384];
+    while (c->can_read) {
+        ssize_t n = read(c->io.fd, sink, sizeof(sink));
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->can_read = false;
+            return;
+        }
+        client_close(c); /* EOF or error */
+        return;
+    }
+}
+
 static void on_head_timeout(struct loop *loop, struct loop_timer *t)
 {
     struct client *c = container_of(t, struct client, timer);
@@ -309,7 +342,7 @@ void client_drive(struct client *c)
                 return;
         }
         if (c->closing) {
-            client_close(c);
+            linger(c);
             return;
         }
         if (atomic_load_explicit(&g_server.draining, memory_order_relaxed) && c->in.len == 0) {

@@ -1,7 +1,8 @@
 /* libFuzzer target for h1_parse_response. The first input byte says what the
  * request was (its low bits are H1_REQ_HEAD, _CONNECT, _UPGRADE); the rest
  * is the response. Checks as fuzz_h1_request: no over-read, promises of an
- * accepted head, prefixes agree with the whole. */
+ * accepted head, prefixes agree with the whole, tighter limits only ever add
+ * a limit error. */
 #include "http/h1_parser.h"
 
 #include <stdint.h>
@@ -13,6 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAXH 32
 static const struct h1_limits big = { 4096, 16384, MAXH };
+static const struct h1_limits small = { 24, 160, 3 };
 
 static void check(int cond, const char *what)
 {
@@ -28,13 +30,13 @@ static int inside(const char *p, size_t n, const char *buf, size_t len)
 }
 
 static int parse(const uint8_t *s, size_t n, unsigned rf, struct h1_header *h,
-                 struct h1_response *res, char **copy)
+                 struct h1_response *res, char **copy, const struct h1_limits *lim)
 {
     *copy = malloc(n ? n : 1);
     check(*copy != NULL, "out of memory");
     if (n)
         memcpy(*copy, s, n);
-    return h1_parse_response(*copy, n, &big, rf, h, res);
+    return h1_parse_response(*copy, n, lim, rf, h, res);
 }
 
 static void check_accepted(const char *buf, size_t len, int r, unsigned rf,
@@ -89,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
 
-    int r = parse(data, size, rf, h, &res, &buf);
+    int r = parse(data, size, rf, h, &res, &buf, &big);
     if (r > 0)
         check_accepted(buf, size, r, rf, &res, h);
     else if (r == H1_ERROR)
@@ -99,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     size_t step = size <= 512 ? 1 : size / 128;
     for (size_t k = 0; k < size; k += step) {
-        int rk = parse(data, k, rf, h, &res2, &copy);
+        int rk = parse(data, k, rf, h, &res2, &copy, &big);
         if (r > 0)
             check(k < (size_t)r ? rk == H1_INCOMPLETE : rk == r, "prefix of an accepted head");
         else if (r == H1_INCOMPLETE)
@@ -110,6 +112,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                   "prefix of a rejected head");
         free(copy);
     }
+
+    int rs = parse(data, size, rf, h, &res2, &copy, &small);
+    if (rs > 0)
+        check(rs == r, "accepted under small limits but not under big ones");
+    else if (rs == H1_INCOMPLETE)
+        check(r == H1_INCOMPLETE, "incomplete under small limits only");
+    else if (strcmp(res2.err_reason, "status line too long") != 0 &&
+             strcmp(res2.err_reason, "response header section too large") != 0 &&
+             strcmp(res2.err_reason, "too many header fields") != 0)
+        check(r == H1_ERROR && strcmp(res.err_reason, res2.err_reason) == 0,
+              "small limits changed a non-limit error");
+    free(copy);
     free(buf);
     return 0;
 }

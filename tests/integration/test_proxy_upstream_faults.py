@@ -1,0 +1,127 @@
+"""An upstream that refuses, resets, stalls or answers garbage yields
+502/504 to that client only; the proxy keeps serving others."""
+import json
+import time
+
+from backends import EchoBackend, RawBackend, raw_request, read_head
+from conftest import free_port
+
+H = b"Host: app.test\r\n"
+
+
+def config(port, extra=""):
+    return f"""
+listen_port = {{port}}
+listen_address_v4 = "127.0.0.1"
+upstream_connect_timeout = 1
+upstream_response_timeout = 1
+{extra}
+[apps.app]
+server_name = "app.test"
+reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:{port}" }}] }}]
+"""
+
+
+def get(p, path=b"/"):
+    return raw_request(p.port, b"GET " + path + b" HTTP/1.1\r\n" + H + b"Connection: close\r\n\r\n")
+
+
+def test_refused_is_502(start_proxy):
+    p = start_proxy(config(free_port()))
+    out = get(p)
+    assert out.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
+    p.wait_log(r"ERROR Failed to get response from backend: connect: Connection refused: app\.test")
+    p.wait_log(r"app\.test <- 127\.0\.0\.1:\d+ -- GET / HTTP/1\.1 -- 502 Bad Gateway -- /")
+
+
+def test_closed_without_response_is_502(start_proxy):
+    b = RawBackend(lambda c: read_head(c))
+    p = start_proxy(config(b.port))
+    assert get(p).startswith(b"HTTP/1.1 502 ")
+    b.stop()
+
+
+def test_malformed_response_is_502(start_proxy):
+    def handler(c):
+        read_head(c)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!")
+    b = RawBackend(handler)
+    p = start_proxy(config(b.port))
+    assert get(p).startswith(b"HTTP/1.1 502 ")
+    b.stop()
+
+
+def test_garbage_response_is_502(start_proxy):
+    def handler(c):
+        read_head(c)
+        c.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+    b = RawBackend(handler)
+    p = start_proxy(config(b.port))
+    assert get(p).startswith(b"HTTP/1.1 502 ")
+    b.stop()
+
+
+def test_stalled_upstream_is_504(start_proxy):
+    def handler(c):
+        read_head(c)
+        time.sleep(3)
+    b = RawBackend(handler)
+    p = start_proxy(config(b.port))
+    t0 = time.monotonic()
+    assert get(p).startswith(b"HTTP/1.1 504 Gateway Timeout\r\n")
+    assert time.monotonic() - t0 < 2.5
+    b.stop()
+
+
+def test_reset_mid_body_closes_client(start_proxy):
+    def handler(c):
+        read_head(c)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
+    b = RawBackend(handler)
+    p = start_proxy(config(b.port))
+    out = get(p)
+    assert out.startswith(b"HTTP/1.1 200 OK")
+    assert len(out.split(b"\r\n\r\n", 1)[1]) < 100000, "a truncated body is not completed"
+    b.stop()
+
+
+def test_failure_affects_only_that_client(start_proxy):
+    good = EchoBackend("good")
+    cfg = f"""
+listen_port = {{port}}
+listen_address_v4 = "127.0.0.1"
+[apps.bad]
+server_name = "bad.test"
+reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:{free_port()}" }}] }}]
+[apps.good]
+server_name = "good.test"
+reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:{good.port}" }}] }}]
+"""
+    p = start_proxy(cfg)
+    for _ in range(5):
+        assert raw_request(p.port, b"GET / HTTP/1.1\r\nHost: bad.test\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 502")
+        out = raw_request(p.port, b"GET /ok HTTP/1.1\r\nHost: good.test\r\nConnection: close\r\n\r\n")
+        assert json.loads(out.split(b"\r\n\r\n", 1)[1])["path"] == "/ok"
+    good.stop()
+
+
+def test_stale_pooled_connection_is_retried(start_proxy):
+    """The backend closes idle keep-alive connections right after answering
+    (as a backend with a short keep-alive timeout does); the next request on
+    that pooled connection must be retried, not fail."""
+    served = []
+
+    def handler(c):
+        read_head(c)
+        served.append(1)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        time.sleep(0.05)
+        # keep-alive was advertised, but the server closes now
+
+    b = RawBackend(handler)
+    p = start_proxy(config(b.port))
+    for _ in range(4):
+        out = get(p)
+        assert out.startswith(b"HTTP/1.1 200 OK"), out[:100]
+        time.sleep(0.2)
+    b.stop()
