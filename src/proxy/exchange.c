@@ -227,6 +227,38 @@ static int attach_upstream(struct exchange *ex, bool fresh_only)
     return 0;
 }
 
+/* The client-visible scheme of SPEC 5.7 (the sticky cookie's Secure flag). */
+static bool client_scheme_is_https(const struct exchange *ex, const struct h1_header *hdrs,
+                                   size_t n)
+{
+    const struct cfg *cfg = ex->rt->cfg;
+    struct fwd_str xff[16], fwd[16], xfp = { 0 };
+    size_t nxff = 0, nfwd = 0;
+    bool have_xfp = false;
+    for (size_t i = 0; i < n; i++) {
+        if (NAME_IS(&hdrs[i], "x-forwarded-for") && nxff < 16)
+            xff[nxff++] = (struct fwd_str){ hdrs[i].value, hdrs[i].value_len };
+        else if (NAME_IS(&hdrs[i], "forwarded") && nfwd < 16)
+            fwd[nfwd++] = (struct fwd_str){ hdrs[i].value, hdrs[i].value_len };
+        else if (NAME_IS(&hdrs[i], "x-forwarded-proto") && !have_xfp) {
+            xfp = (struct fwd_str){ hdrs[i].value, hdrs[i].value_len };
+            have_xfp = true;
+        }
+    }
+    struct fwd_input in = {
+        .peer = ex->c->peer_ip,
+        .trusted = cfg->trusted_forwarded_proxies,
+        .ntrusted = cfg->n_trusted_forwarded_proxies,
+        .xff = xff,
+        .nxff = nxff,
+        .forwarded = fwd,
+        .nforwarded = nfwd,
+        .xfp = have_xfp ? &xfp : NULL,
+        .tls = ex->c->tls,
+    };
+    return fwd_client_scheme(&in) == FWD_SCHEME_HTTPS;
+}
+
 /* Sticky cookie of SPEC 7.4: the upstream from a valid cookie, or a new
  * round-robin pick with a cookie to issue. */
 static size_t pick_upstream(struct exchange *ex, const struct h1_header *hdrs, size_t n,
@@ -257,7 +289,7 @@ static size_t pick_upstream(struct exchange *ex, const struct h1_header *hdrs, s
     char token[STICKY_TOKEN_MAX + 1];
     long tl = sticky_seal(rr->sticky, idx, now + STICKY_LIFETIME_S, token, sizeof(token));
     if (tl > 0) {
-        bool secure = ex->c->tls; /* TODO(trusted XFP): client-visible scheme */
+        bool secure = client_scheme_is_https(ex, hdrs, n);
         long sl = sticky_set_cookie(rr->sticky, token, (size_t)tl, now + STICKY_LIFETIME_S, now,
                                     secure, ex->set_cookie, sizeof(ex->set_cookie));
         if (sl > 0) {

@@ -75,3 +75,15 @@ def test_sticky_cookie(start_proxy):
     assert "set-cookie: rpxy_sticky_token=" in head.lower()
     for b in bs:
         b.stop()
+
+
+def test_sticky_secure_behind_trusted_tls_proxy(start_proxy):
+    bs = [EchoBackend(f"b{i}") for i in range(2)]
+    p = start_proxy(config(bs, "sticky", 'trusted_forwarded_proxies = ["127.0.0.0/8"]'))
+    head, _ = get(p, "/", "X-Forwarded-Proto: https\r\n")
+    assert re.search(r"^set-cookie: rpxy_sticky_token=.*; SameSite=Lax; Secure$", head, re.M | re.I)
+    p2 = start_proxy(config(bs, "sticky"))
+    head, _ = get(p2, "/", "X-Forwarded-Proto: https\r\n")
+    assert "Secure" not in head, "an untrusted peer's X-Forwarded-Proto is ignored"
+    for b in bs:
+        b.stop()

@@ -29,6 +29,7 @@ def is_closed(s, wait=1.0):
 
 def test_max_clients(backend, start_proxy):
     p = start_proxy(config(backend, "max_clients = 3\nworker_threads = 1"))
+    time.sleep(0.5)  # the start-up probe connection is let go
     held = [socket.create_connection(("127.0.0.1", p.port)) for _ in range(3)]
     time.sleep(0.2)
     extra = socket.create_connection(("127.0.0.1", p.port))
@@ -45,6 +46,7 @@ def test_max_clients(backend, start_proxy):
 
 def test_max_clients_per_ip(backend, start_proxy):
     p = start_proxy(config(backend, "max_clients_per_ip = 2"))
+    time.sleep(0.5)  # the start-up probe connection is let go
     held = [socket.create_connection(("127.0.0.1", p.port)) for _ in range(2)]
     time.sleep(0.2)
     extra = socket.create_connection(("127.0.0.1", p.port))
