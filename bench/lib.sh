@@ -113,9 +113,14 @@ stop_pid() {
         alive "$p" && kill -KILL "$p" 2>/dev/null || true
     done
     wait "$pid" 2>/dev/null || true
+    forget_pid "$pid"
+}
+
+# forget_pid PID: PID is gone (reaped); drop it from STARTED_PIDS.
+forget_pid() {
     local keep=() q
     for q in "${STARTED_PIDS[@]}"; do
-        [ "$q" = "$pid" ] || keep+=("$q")
+        [ "$q" = "$1" ] || keep+=("$q")
     done
     STARTED_PIDS=("${keep[@]}")
 }

@@ -135,20 +135,36 @@ has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
 # ---- work directory, cleanup ----
 
 WORK=$(mktemp -d /tmp/rpxy-bench.XXXXXX)
+MAIN_PID=$$
+# The original stderr: a signal may arrive while a command's output is
+# redirected to a file, and the exit message must still be seen.
+exec 9>&2
 on_exit() {
     local rc=$?
+    [ "$BASHPID" = "$MAIN_PID" ] || return 0 # not in a subshell
     trap - EXIT INT TERM
     stop_all
     if [ "$rc" -ne 0 ] || [ "$KEEP" = 1 ]; then
-        note "configs, logs and raw outputs are in $WORK"
+        [ "$rc" -ge 128 ] && note "interrupted" 2>&9
+        note "configs, logs and raw outputs are in $WORK" 2>&9
     else
         rm -rf "$WORK"
     fi
     exit "$rc"
 }
+# A signal ends the script through the EXIT trap. A subshell (a command
+# substitution) that gets it dies of it, so that its parent notices too.
+on_signal() {
+    if [ "$BASHPID" != "$MAIN_PID" ]; then
+        trap - "$1"
+        kill -"$1" "$BASHPID"
+        return
+    fi
+    exit "$2"
+}
 trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'on_signal INT 130' INT
+trap 'on_signal TERM 143' TERM
 
 # ---- packages, limits, build ----
 
@@ -312,7 +328,18 @@ BACKEND_PID=$START_PID
 wait_listening "$BACKEND_PID" "$BACKEND_PORT" 10 || die "bench-backend did not start: $(cat "$WORK/backend.log")"
 check_http "$BACKEND_PORT" || die "bench-backend does not answer on $BACKEND"
 
-load() { taskset -c "$LOAD_CPU" "$@"; }
+# load CMD...: runs a load generator pinned to LOAD_CPU and waits for it. It
+# runs as a tracked background job so that a signal stops the script (and it)
+# at once: the shell defers traps while a foreground command runs.
+load() {
+    local pid rc=0
+    taskset -c "$LOAD_CPU" "$@" &
+    pid=$!
+    STARTED_PIDS+=("$pid")
+    wait "$pid" || rc=$?
+    forget_pid "$pid"
+    return "$rc"
+}
 url() { echo "http://127.0.0.1:$(target_port "$1")/"; }
 
 # h2load_ok FILE N: h2load's output shows N succeeded requests with 2xx.
@@ -552,7 +579,7 @@ mode_strace() {
     say "== strace: system calls per request, h2load --h1 -n $REQUESTS -c $CONNS =="
     probe_rpxy
     for t in $(measured_targets); do
-        local pid pids=() args=() p spid i out sum
+        local pid pids=() args=() p spid i out sum n rest
         if [ "$t" = direct ]; then
             pid=$BACKEND_PID
         else
@@ -573,8 +600,7 @@ mode_strace() {
         all_traced "$spid" "${pids[@]}" || die "strace did not attach to every thread of $t"
         out="$WORK/h2load.st.$t.txt"
         load h2load --h1 -n "$REQUESTS" -c "$CONNS" -t 1 "$(url "$t")" >"$out" 2>&1 || true
-        kill -INT "$spid" 2>/dev/null || true
-        stop_pid "$spid" 30
+        stop_pid "$spid" 30 # SIGTERM: strace detaches and writes the summary
         [ "$t" = direct ] || stop_pid "$pid"
         h2load_ok "$out" "$REQUESTS" || die "h2load against $t under strace: $(grep -E '^(requests|status codes):' "$out")"
         # "calls" is column 4 and the name the last one ("errors" may be empty)
@@ -592,7 +618,8 @@ mode_strace() {
                 }
                 print ""
             }' "$sum" >"$res/$t"
-        printf '%-8s %s syscalls/request\n' "$t" "$(cat "$res/$t")"
+        read -r n rest <"$res/$t"
+        printf '%-8s %s syscalls/request (%s)\n' "$t" "$n" "${rest# }"
     done
     say ""
     say "scenario: system calls per request (strace -c -f), h2load --h1 -n $REQUESTS -c $CONNS, 1 worker (target for rpxy: <= 5)"
@@ -621,8 +648,9 @@ mode_memory() {
         pid=$TPID
         sleep 0.5
         before=$(rss_kib "$pid")
+        # set up CONNS at a time: no more upstream connections than the pool keeps
         start_pinned "idle-$t" "$LOAD_CPU" "$PYTHON" "$BENCH_DIR/idle_conns.py" 127.0.0.1 \
-            "$(target_port "$t")" "$IDLE_CONNS"
+            "$(target_port "$t")" "$IDLE_CONNS" --concurrency "$CONNS"
         cpid=$START_PID
         out="$WORK/idle-$t.log"
         for ((i = 0; i < 20 * 300; i++)); do

@@ -20,10 +20,13 @@
 #include "core/worker.h"
 #include "log/log.h"
 #include "proxy/runtime.h"
+#include "upstream/health.h"
 
 #define RELOAD_DEBOUNCE_MS 200
 #define STAT_POLL_MS 5000
 #define DNS_REFRESH_MS 30000
+
+static struct health_checker *g_health; /* probes the published runtime's upstreams */
 
 static uint64_t now_ms(void)
 {
@@ -178,6 +181,8 @@ static void reload(struct watched *wf, bool forced)
         return;
     }
     server_publish(rt, ls);
+    health_stop(g_health);
+    g_health = health_start(rt);
     log_info("Configuration updated.");
 }
 
@@ -307,6 +312,7 @@ int supervisor_run(const struct cli_options *o)
         return 1;
     }
     server_publish(rt, ls);
+    g_health = health_start(rt);
     for (size_t i = 0; i < n_workers; i++)
         worker_start(g_server.workers[i]);
     log_info("rpxy is ready: %zu worker thread%s", n_workers, n_workers == 1 ? "" : "s");
@@ -374,6 +380,8 @@ int supervisor_run(const struct cli_options *o)
         }
     }
     /* deadline passed or all drained: stop every loop */
+    health_stop(g_health);
+    g_health = NULL;
     atomic_store(&g_server.force_stop, true);
     for (size_t i = 0; i < g_server.n_workers; i++)
         worker_stop(g_server.workers[i]);

@@ -2,7 +2,9 @@
 unhealthy and healthy again, and the load balancer follows."""
 import json
 import re
+import signal
 import threading
+import time
 from http.server import ThreadingHTTPServer
 
 import backends
@@ -125,3 +127,20 @@ def test_all_unhealthy_warns_and_serves_best_effort(start_proxy):
     p = start_proxy(config([dead], "none", "{ interval = 2, timeout = 1, unhealthy_threshold = 1 }"))
     p.wait_log(r" WARN \[app\.test:/\] All upstreams are unhealthy, serving best-effort$", timeout=5)
     assert get(p)[0] == "HTTP/1.1 502 Bad Gateway"
+
+
+def test_reload_restarts_checks_from_healthy(start_proxy):
+    b0 = EchoBackend("b0")
+    dead = free_port()
+    p = start_proxy(config([b0.port, dead], "round_robin",
+                           "{ interval = 2, timeout = 1, unhealthy_threshold = 1 }"))
+    p.wait_log(flip_line(dead, "unhealthy"), timeout=5)
+    p.signal(signal.SIGHUP)
+    p.wait_log(r"Configuration updated\.$", timeout=5)
+    # the new runtime starts all healthy and probes at once: the flip again
+    deadline = time.monotonic() + 5
+    while len(re.findall(flip_line(dead, "unhealthy"), p.log(), re.M)) < 2:
+        assert time.monotonic() < deadline, p.log()
+        time.sleep(0.05)
+    assert {backend_of(p) for _ in range(4)} == {"b0"}
+    b0.stop()
