@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/server.h"
 #include "log/log.h"
+#include "proxy/exchange.h"
 #include "proxy/h1_client_conn.h"
 #include "proxy/runtime.h"
 #include "upstream/pool.h"
@@ -150,6 +151,7 @@ static void *worker_main(void *arg)
         runtime_unref(w->rt);
     w->rt = NULL;
     loop_run_deferred(w->loop);
+    exchange_cache_drain(w);
     sticky_thread_cleanup();
     log_flush();
     buf_pool_drain();

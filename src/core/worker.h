@@ -33,6 +33,8 @@ struct worker {
     struct worker_listener *listeners;
     size_t n_listeners;
     struct upstream_pool *pool;
+    struct exchange *ex_free; /* cached exchanges, reused without malloc */
+    size_t n_ex_free;
     struct lb_rng rng;
     size_t n_conns;       /* client connections open on this worker */
     atomic_bool finished; /* the loop has ended (read by the main thread) */

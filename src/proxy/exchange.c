@@ -97,16 +97,51 @@ static void error_log(const struct exchange *ex, const char *text)
 
 /* ---- lifecycle ---- */
 
+#define EX_CACHE_MAX 256
+
+/* An exchange from the worker's cache (or malloc), cleared up to the
+ * buffers at its end, which need no clearing. */
+static struct exchange *exchange_alloc(struct worker *w)
+{
+    struct exchange *ex = w->ex_free;
+    if (ex) {
+        w->ex_free = ex->next_free;
+        w->n_ex_free--;
+    } else {
+        ex = malloc(sizeof(*ex));
+        if (!ex)
+            return NULL;
+    }
+    memset(ex, 0, offsetof(struct exchange, set_cookie));
+    return ex;
+}
+
+void exchange_cache_drain(struct worker *w)
+{
+    while (w->ex_free) {
+        struct exchange *ex = w->ex_free;
+        w->ex_free = ex->next_free;
+        free(ex);
+    }
+    w->n_ex_free = 0;
+}
+
 static void exchange_free(struct exchange *ex)
 {
-    struct loop *loop = ex->c->w->loop;
-    loop_timer_cancel(loop, &ex->timer);
+    struct worker *w = ex->c->w;
+    loop_timer_cancel(w->loop, &ex->timer);
     ex->up_out.len = 0;
     buf_release(&ex->up_out);
     if (ex->rt)
         runtime_unref(ex->rt);
     ex->c->ex = NULL;
-    free(ex);
+    if (w->n_ex_free < EX_CACHE_MAX) {
+        ex->next_free = w->ex_free;
+        w->ex_free = ex;
+        w->n_ex_free++;
+    } else {
+        free(ex);
+    }
 }
 
 static void release_upstream(struct exchange *ex, bool reuse)
@@ -303,7 +338,7 @@ static size_t pick_upstream(struct exchange *ex, const struct h1_header *hdrs, s
 void exchange_start(struct client *c, const struct h1_request *req, const struct h1_header *hdrs,
                     size_t head_len)
 {
-    struct exchange *ex = calloc(1, sizeof(*ex));
+    struct exchange *ex = exchange_alloc(c->w);
     if (!ex) {
         c->in.len = 0;
         client_synthetic(c, 503, NULL, 0, true);
@@ -479,13 +514,18 @@ void exchange_start(struct client *c, const struct h1_request *req, const struct
     if (uo.warnings)
         log_warn("%s", uo.why ? uo.why : fwd_warning_text(uo.warnings & -uo.warnings));
     ex->log.xff = ex_strdup(ex, uo.xff, uo.xff_len, &ex->log.xff_len);
-    char upstream_uri[8192 + 400];
-    int ul = snprintf(upstream_uri, sizeof(upstream_uri), "%s://%.*s%.*s", ex->up->scheme,
-                      (int)ex->up->authority_len, ex->up->authority, (int)path_len, path);
-    if (ul > 0)
-        ex->log.upstream =
-            ex_strdup(ex, upstream_uri, (size_t)ul < sizeof(upstream_uri) ? (size_t)ul : 0,
-                      &ex->log.upstream_len);
+    if (log_access_enabled()) {
+        char upstream_uri[8192 + 400];
+        size_t sl = strlen(ex->up->scheme), ul = 0;
+        if (sl + 3 + ex->up->authority_len + path_len <= sizeof(upstream_uri)) {
+            memcpy(upstream_uri, ex->up->scheme, sl);
+            memcpy(upstream_uri + sl, "://", 3);
+            memcpy(upstream_uri + sl + 3, ex->up->authority, ex->up->authority_len);
+            memcpy(upstream_uri + sl + 3 + ex->up->authority_len, path, path_len);
+            ul = sl + 3 + ex->up->authority_len + path_len;
+        }
+        ex->log.upstream = ex_strdup(ex, upstream_uri, ul, &ex->log.upstream_len);
+    }
     ex->head_len = ex->up_out.len;
     buf_consume(&c->in, head_len);
 

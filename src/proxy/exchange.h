@@ -105,11 +105,8 @@ struct exchange {
 
     /* sticky */
     bool issue_cookie;
-    char set_cookie[640];
     size_t set_cookie_len;
 
-    /* access log: strings copied out of the client buffer (which moves) */
-    char strs[4096];
     size_t strs_len;
     struct {
         const char *host, *method, *path, *scheme, *ua, *xff, *forwarded, *upstream;
@@ -117,6 +114,12 @@ struct exchange {
             upstream_len;
         int minor;
     } log;
+    struct exchange *next_free; /* the worker's cache of exchanges */
+
+    /* Buffers last: not cleared when an exchange is reused. */
+    char set_cookie[640];
+    /* access log: strings copied out of the client buffer (which moves) */
+    char strs[4096];
 };
 
 /* Client side (h1_client_conn.c). */
@@ -140,6 +143,9 @@ void exchange_finish(struct exchange *ex);
 /* Aborts: the upstream connection is closed, the client connection too
  * unless a synthetic status can still be sent (status > 0). */
 void exchange_abort(struct exchange *ex, int status, const char *why);
+
+/* Frees the worker's cached exchanges (at thread exit). */
+void exchange_cache_drain(struct worker *w);
 
 /* Copies s into ex->strs; returns the copy (or "" when full). */
 const char *ex_strdup(struct exchange *ex, const char *s, size_t len, size_t *out_len);

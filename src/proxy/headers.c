@@ -56,9 +56,7 @@ struct out {
 
 static void put(struct out *o, const char *s, size_t n)
 {
-    if (o->failed || !n)
-        return;
-    if (buf_reserve(o->b, n) < 0) {
+    if (buf_room(o->b) < n && (o->failed || buf_reserve(o->b, n) < 0)) {
         o->failed = 1;
         return;
     }
@@ -79,8 +77,12 @@ static void put_field(struct out *o, const char *name, size_t nlen, const char *
 static void put_u64(struct out *o, uint64_t v)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-    put(o, tmp, (size_t)n);
+    char *p = tmp + sizeof(tmp);
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(o, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 /* ---- request ---- */
@@ -324,9 +326,9 @@ int resp_build(const struct h1_response *res, const struct h1_header *f, size_t 
     struct out o = { .b = buf };
     struct conn_tokens ct;
     collect_connection_tokens(f, n, &ct);
-    char line[48];
-    int ll = snprintf(line, sizeof(line), "HTTP/1.1 %d ", res->status);
-    put(&o, line, (size_t)ll);
+    PUTS(&o, "HTTP/1.1 ");
+    put_u64(&o, (uint64_t)res->status);
+    PUTS(&o, " ");
     put(&o, res->reason_phrase, res->reason_phrase_len);
     PUTS(&o, "\r\n");
     bool have_date = false, cookie_replaced = false;
