@@ -193,12 +193,22 @@ if [[ " ${modes[*]} " == *" memory "* ]] && [ "$NOFILE" -lt "$MAX_CONNS" ]; then
     die "open-file limit $NOFILE is too low for $IDLE_CONNS connections (run as root or lower BENCH_IDLE_CONNS)"
 fi
 
+# The tree may be mid-edit: when rpxy does not build, its row says so and the
+# others are still measured (the backend needs nothing from src/, so it is
+# compiled on its own if make cannot link it).
 note "building (make)"
-make -s -C "$ROOT" build/rpxy build/bench-backend >"$WORK/make.log" 2>&1 ||
-    {
-        cat "$WORK/make.log" >&2
-        die "make failed"
-    }
+BACKEND_BIN=$ROOT/build/bench-backend
+RPXY_BUILD_ERROR=""
+if ! make -s -C "$ROOT" build/rpxy build/bench-backend >"$WORK/make.log" 2>&1; then
+    RPXY_BUILD_ERROR="make failed (log: $WORK/make.log)"
+    note "make failed; the rpxy row will say so. The first errors:"
+    grep -m 5 -E 'error|Error' "$WORK/make.log" >&2 || tail -n 5 "$WORK/make.log" >&2
+    if ! make -s -C "$ROOT" build/bench-backend >>"$WORK/make.log" 2>&1; then
+        BACKEND_BIN=$WORK/bench-backend
+        ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -o "$BACKEND_BIN" "$ROOT/tools/bench_backend.c" ||
+            die "cannot build bench-backend"
+    fi
+fi
 
 # The body every check expects: BODY_SIZE bytes from the backend.
 check_http() {
@@ -240,8 +250,9 @@ has_target haproxy && { "$HAPROXY" -c -q -f "$WORK/haproxy.cfg" >"$WORK/haproxy-
 
 # launch_target NAME [WRAPPER...]: starts the proxy pinned to PROXY_CPU and
 # waits until it listens and answers a GET (unless LAUNCH_NO_CHECK=1). Sets
-# TPID. Returns 0 when serving; for rpxy 3 when it never listens and 4 when it
-# listens but does not answer (nginx and HAProxy failing ends the run).
+# TPID. Returns 0 when serving; for rpxy 3 when it runs but never listens
+# (not serving yet) and 4 when it exits or listens without answering
+# properly (nginx or HAProxy failing ends the run).
 # LAUNCH_WAIT overrides the seconds allowed to come up.
 launch_target() {
     local t=$1 port rc=0 wait_s
@@ -267,8 +278,9 @@ launch_target() {
     stop_pid "$TPID" 5
     if [ "$t" = rpxy ]; then
         RPXY_WHY=$why
-        [ "$rc" = 4 ] && return 4
-        return 3
+        [ "$rc" = 1 ] && return 3 # running, not listening: not serving yet
+        tail -n 20 "$WORK/rpxy.log" >&2 || true
+        return 4
     fi
     tail -n 20 "$WORK/$t.log" "$WORK/nginx-error.log" >&2 2>/dev/null || true
     die "$t did not come up: $why (log above)"
@@ -279,6 +291,11 @@ launch_target() {
 RPXY_STATE=absent
 probe_rpxy() {
     has_target rpxy || return 0
+    if [ -n "$RPXY_BUILD_ERROR" ] && [ -z "${BENCH_RPXY:-}" ]; then
+        RPXY_STATE=failed RPXY_WHY=$RPXY_BUILD_ERROR
+        note "rpxy: $RPXY_WHY"
+        return 0
+    fi
     if [ ! -x "$RPXY_BIN" ]; then
         RPXY_STATE=skipped RPXY_WHY="$RPXY_BIN not built"
         return 0
@@ -300,7 +317,7 @@ probe_rpxy() {
     fi
 }
 
-# rpxy_row WIDTH: the table row for rpxy when it is not measured.
+# rpxy_row: the table row for rpxy when it is not measured.
 rpxy_row() {
     case $RPXY_STATE in
     skipped) printf '%-9s not serving (skipped)\n' rpxy ;;
@@ -323,7 +340,7 @@ measured_targets() {
 # ---- the backend ----
 
 listening "$BACKEND_PORT" && die "port $BACKEND_PORT (backend) is already in use; set BENCH_PORT"
-start_pinned backend "$LOAD_CPU" "$ROOT/build/bench-backend" --quiet --body-size "$BODY_SIZE" "$BACKEND"
+start_pinned backend "$LOAD_CPU" "$BACKEND_BIN" --quiet --body-size "$BODY_SIZE" "$BACKEND"
 BACKEND_PID=$START_PID
 wait_listening "$BACKEND_PID" "$BACKEND_PORT" 10 || die "bench-backend did not start: $(cat "$WORK/backend.log")"
 check_http "$BACKEND_PORT" || die "bench-backend does not answer on $BACKEND"

@@ -88,6 +88,13 @@ static void log_startup(const struct cfg *c)
                  (unsigned long long)c->connection_handling_timeout_s);
     if (c->request_max_body_size == 0)
         log_warn("request_max_body_size is unlimited");
+    for (size_t i = 0; i < c->n_apps; i++)
+        for (size_t j = 0; j < c->apps[i].n_routes; j++)
+            for (size_t k = 0; k < c->apps[i].routes[j].n_upstreams; k++)
+                if (c->apps[i].routes[j].upstreams[k].tls)
+                    log_warn("Upstream https://%s: TLS to upstreams is not supported by this "
+                             "build yet; requests routed to it get 502",
+                             c->apps[i].routes[j].upstreams[k].location);
 }
 
 /* The config file as last loaded, to ignore events that change nothing. */

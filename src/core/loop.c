@@ -287,5 +287,6 @@ int loop_run(struct loop *loop)
         run_timers(loop);
         run_deferred(loop);
     }
+    loop->stopping = false; /* a later loop_run runs again */
     return 0;
 }

@@ -79,7 +79,7 @@ void loop_set_on_wake(struct loop *loop, void (*cb)(struct loop *loop, void *arg
 /* Thread-safe: makes the loop's next (or current) wait return. */
 void loop_wake(struct loop *loop);
 
-/* Runs passes until loop_stop(). Returns 0. */
+/* Runs passes until loop_stop() (called before or during the run). Returns 0. */
 int loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);
 
