@@ -300,7 +300,7 @@ probe_rpxy() {
         RPXY_STATE=skipped RPXY_WHY="$RPXY_BIN not built"
         return 0
     fi
-    "$RPXY_BIN" --config "$WORK/rpxy.toml" --check >"$WORK/rpxy-check.log" 2>&1 ||
+    timeout 30 "$RPXY_BIN" --config "$WORK/rpxy.toml" --check >"$WORK/rpxy-check.log" 2>&1 </dev/null ||
         die "rpxy rejects the benchmark config ($WORK/rpxy.toml): $(cat "$WORK/rpxy-check.log")"
     local rc=0
     launch_target rpxy || rc=$?
@@ -724,7 +724,12 @@ mode_memory() {
     fi
 }
 
-say "bench: $(nproc --all) CPUs, proxy on CPU $PROXY_CPU, backend and load on CPU $LOAD_CPU; nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), HAProxy $("$HAPROXY" -v | awk 'NR == 1 { print $3 }'), $("$RPXY_BIN" --version 2>/dev/null || echo "rpxy not built")"
+say "bench: $(nproc --all) CPUs, proxy on CPU $PROXY_CPU, backend and load on CPU $LOAD_CPU; nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), HAProxy $("$HAPROXY" -v | awk 'NR == 1 { print $3 }'), $(timeout 5 "$RPXY_BIN" --version 2>/dev/null </dev/null || echo "rpxy: no version")"
+RPXY_FAILED=0
 for m in "${modes[@]}"; do
     "mode_$m"
+    [ "$RPXY_STATE" = failed ] && RPXY_FAILED=1
 done
+# rpxy not serving yet is not an error; rpxy failing (crash, wrong answers,
+# no build) is.
+exit "$RPXY_FAILED"
