@@ -74,9 +74,17 @@ static void log_startup(const struct cfg *c)
                  "(server_name: %s).",
                  c->default_app_ref->name, c->default_app_ref->server_name);
     if (c->cache.enabled)
-        log_info("Cache is enabled: cache dir = \"%s\"", c->cache.cache_dir);
-    else
-        log_info("Cache is disabled");
+        log_warn("[experimental.cache] is not implemented by this build yet: responses are not "
+                 "cached");
+    log_info("Cache is disabled");
+    if (c->proxy_protocol.enabled)
+        log_warn("[experimental.tcp_recv_proxy_protocol] is not implemented by this build yet: "
+                 "connections are served without reading a PROXY header");
+    if (c->h3.enabled && c->listen_port_tls >= 0)
+        log_warn("[experimental.h3] is not implemented by this build yet: no HTTP/3 listener");
+    if (c->acme.enabled)
+        log_warn("[experimental.acme] is not implemented by this build yet: no certificates "
+                 "are obtained");
     if (c->ignore_sni_consistency)
         log_info("Ignore consistency between TLS SNI and Host header (or Request line). Note it "
                  "violates RFC.");

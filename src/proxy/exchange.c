@@ -666,7 +666,8 @@ static bool pump_request(struct exchange *ex)
             iov[niov++] = (struct iovec){ buf_data(&c->in), direct };
         ssize_t w;
         do
-            w = writev(uc->io.fd, iov, niov);
+            w = niov == 1 ? send(uc->io.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
+                          : writev(uc->io.fd, iov, niov);
         while (w < 0 && errno == EINTR);
         if (w < 0) {
             if (errno == EAGAIN) {
@@ -711,7 +712,7 @@ static bool pump_request(struct exchange *ex)
             size_t room = buf_room(&c->in);
             ssize_t r;
             do
-                r = read(c->io.fd, buf_data(&c->in) + c->in.len, room);
+                r = recv(c->io.fd, buf_data(&c->in) + c->in.len, room, 0);
             while (r < 0 && errno == EINTR);
             if (r > 0) {
                 c->in.len += (size_t)r;
@@ -748,7 +749,7 @@ static int read_upstream(struct exchange *ex)
     size_t room = buf_room(&uc->in);
     ssize_t r;
     do
-        r = read(uc->io.fd, buf_data(&uc->in) + uc->in.len, room);
+        r = recv(uc->io.fd, buf_data(&uc->in) + uc->in.len, room, 0);
     while (r < 0 && errno == EINTR);
     if (r > 0) {
         uc->in.len += (size_t)r;
@@ -947,6 +948,16 @@ static bool pump_response(struct exchange *ex)
             direct = uc->in.len < ex->resp_remaining ? uc->in.len : (size_t)ex->resp_remaining;
         if (ex->head_request)
             direct = 0;
+        /* a small body joins the head in one buffer: one send instead of writev */
+        if (direct && direct <= 4096 && c->out.len && buf_room(&c->out) >= direct) {
+            memcpy(buf_data(&c->out) + c->out.len, buf_data(&uc->in), direct);
+            c->out.len += direct;
+            buf_consume(&uc->in, direct);
+            if (ex->resp_body == H1_BODY_LENGTH && ex->phase != EX_TUNNEL)
+                ex->resp_remaining -= direct;
+            direct = 0;
+            progress = true;
+        }
         long w = client_flush(c, buf_data(&uc->in), direct);
         if (w < 0) {
             exchange_abort(ex, 0, NULL);
@@ -1010,6 +1021,11 @@ static bool check_connected(struct exchange *ex)
     return true;
 }
 
+static void redrive(struct loop *loop, struct loop_deferred *d)
+{
+    client_drive(container_of(d, struct client, redrive_d));
+}
+
 void exchange_drive(struct exchange *ex)
 {
     struct client *c = ex->c;
@@ -1050,5 +1066,6 @@ void exchange_drive(struct exchange *ex)
         if (!progress)
             return;
     }
-    /* fairness: let other connections run; come back in this pass */
+    /* fairness: let other connections run, then continue in this pass */
+    loop_defer(c->w->loop, &c->redrive_d, redrive);
 }

@@ -52,6 +52,7 @@ struct client {
     struct loop_timer life;  /* connection_handling_timeout */
     struct exchange *ex;     /* the request in progress */
     struct loop_deferred free_d;
+    struct loop_deferred redrive_d; /* continue a busy exchange later in the pass */
 };
 
 enum ex_phase {

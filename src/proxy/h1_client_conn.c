@@ -227,7 +227,8 @@ long client_flush(struct client *c, const char *slice, size_t slice_len)
     size_t want = c->out.len + slice_len;
     ssize_t w;
     do
-        w = writev(c->io.fd, iov, n);
+        w = n == 1 ? send(c->io.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
+                   : writev(c->io.fd, iov, n);
     while (w < 0 && errno == EINTR);
     if (w < 0) {
         if (errno == EAGAIN) {
@@ -304,7 +305,7 @@ static int read_more(struct client *c)
     size_t room = buf_room(&c->in);
     ssize_t n;
     do
-        n = read(c->io.fd, buf_data(&c->in) + c->in.len, room);
+        n = recv(c->io.fd, buf_data(&c->in) + c->in.len, room, 0);
     while (n < 0 && errno == EINTR);
     if (n > 0) {
         c->in.len += (size_t)n;
