@@ -85,13 +85,24 @@ static int add(struct loop *loop, struct loop_io *io, int fd, loop_io_cb cb, uin
 {
     io->fd = fd;
     io->cb = cb;
+    io->events = events;
     struct epoll_event ev = { .events = events, .data.ptr = io };
     return epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-int loop_add(struct loop *loop, struct loop_io *io, int fd, loop_io_cb cb)
+int loop_add(struct loop *loop, struct loop_io *io, int fd, loop_io_cb cb, bool want_out)
 {
-    return add(loop, io, fd, cb, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+    return add(loop, io, fd, cb, EPOLLIN | EPOLLRDHUP | EPOLLET | (want_out ? EPOLLOUT : 0));
+}
+
+void loop_want_out(struct loop *loop, struct loop_io *io, bool on)
+{
+    uint32_t events = on ? io->events | EPOLLOUT : io->events & ~(uint32_t)EPOLLOUT;
+    if (events == io->events || io->fd < 0)
+        return;
+    io->events = events;
+    struct epoll_event ev = { .events = events, .data.ptr = io };
+    epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev);
 }
 
 int loop_add_level(struct loop *loop, struct loop_io *io, int fd, loop_io_cb cb)

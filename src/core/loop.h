@@ -25,6 +25,7 @@ typedef void (*loop_timer_cb)(struct loop *loop, struct loop_timer *t);
 struct loop_io {
     int fd;
     loop_io_cb cb;
+    uint32_t events; /* registered epoll events */
 };
 
 struct loop_timer {
@@ -43,8 +44,14 @@ struct loop_deferred {
 struct loop *loop_new(void);
 void loop_free(struct loop *loop);
 
-/* Registers fd for both directions, edge-triggered. Returns 0 or -1. */
-int loop_add(struct loop *loop, struct loop_io *io, int fd, loop_io_cb cb);
+/* Registers fd edge-triggered for input, and for output when want_out. Write
+ * readiness is reported only while asked for (loop_want_out), so that every
+ * ACK does not wake the loop: the owner writes until EAGAIN, then asks.
+ * Returns 0 or -1. */
+int loop_add(struct loop *loop, struct loop_io *io, int fd, loop_io_cb cb, bool want_out);
+
+/* Starts or stops reporting write readiness (one epoll_ctl when it changes). */
+void loop_want_out(struct loop *loop, struct loop_io *io, bool on);
 /* Registers a listening socket or eventfd: level-triggered, input only. */
 int loop_add_level(struct loop *loop, struct loop_io *io, int fd, loop_io_cb cb);
 /* Removes fd from the loop (before close). Events already collected for it in

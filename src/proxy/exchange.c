@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -672,14 +673,19 @@ static bool pump_request(struct exchange *ex)
         if (w < 0) {
             if (errno == EAGAIN) {
                 uc->can_write = false;
+                loop_want_out(c->w->loop, &uc->io, true);
             } else {
                 upstream_failed(ex, "Failed to get response from backend: write failed");
                 return false;
             }
         } else {
             size_t done = (size_t)w;
-            if (done < ex->up_out.len + direct)
+            if (done < ex->up_out.len + direct) {
                 uc->can_write = false;
+                loop_want_out(c->w->loop, &uc->io, true);
+            } else if (uc->io.events & EPOLLOUT) {
+                loop_want_out(c->w->loop, &uc->io, false);
+            }
             size_t from_out = done < ex->up_out.len ? done : ex->up_out.len;
             if (ex->replayable && !ex->resp_started && ex->phase != EX_TUNNEL) {
                 /* keep the head for a retry: only move the offset */
@@ -1015,6 +1021,7 @@ static bool check_connected(struct exchange *ex)
         return false;
     }
     uc->connected = true;
+    loop_want_out(ex->c->w->loop, &uc->io, false); /* connected: writable until EAGAIN */
     ex->phase = EX_SENDING;
     loop_timer_set(ex->c->w->loop, &ex->timer, ex->rt->cfg->upstream_response_timeout_s * 1000,
                    on_timeout);

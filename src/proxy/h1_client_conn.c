@@ -177,7 +177,8 @@ void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t
     c->tls = tls;
     c->ip_slot = limit != 0;
     c->ip_limit = limit;
-    if (loop_add(w->loop, &c->io, fd, on_io) < 0) {
+    c->can_write = true; /* a new socket has room; EPOLLOUT only after EAGAIN */
+    if (loop_add(w->loop, &c->io, fd, on_io, false) < 0) {
         atomic_fetch_sub(&g_server.clients, 1);
         server_ip_release(&ip, limit);
         close(fd);
@@ -233,13 +234,18 @@ long client_flush(struct client *c, const char *slice, size_t slice_len)
     if (w < 0) {
         if (errno == EAGAIN) {
             c->can_write = false;
+            loop_want_out(c->w->loop, &c->io, true);
             return 0;
         }
         return -1;
     }
     size_t done = (size_t)w;
-    if (done < want)
+    if (done < want) {
         c->can_write = false;
+        loop_want_out(c->w->loop, &c->io, true);
+    } else if (c->io.events & EPOLLOUT) {
+        loop_want_out(c->w->loop, &c->io, false); /* drained: no more ACK wake-ups */
+    }
     size_t from_out = done < c->out.len ? done : c->out.len;
     buf_consume(&c->out, from_out);
     return (long)(done - from_out);

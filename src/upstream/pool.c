@@ -162,7 +162,7 @@ struct upstream_conn *upstream_connect(struct upstream_pool *p, const struct soc
     memcpy(&uc->addr, addr, len);
     uc->addr_len = len;
     uc->bucket = addr_bucket(addr, len);
-    if (loop_add(p->w->loop, &uc->io, fd, on_io) < 0) {
+    if (loop_add(p->w->loop, &uc->io, fd, on_io, true) < 0) { /* connect completes as writable */
         int saved = errno;
         close(fd);
         free(uc);

@@ -129,10 +129,10 @@ static void test_io(void)
     int fds[2];
     TAP_OK(pipe(fds) == 0, "pipe");
     struct pipe_end r = { 0 }, w = { 0 };
-    TAP_OK(loop_add(loop, &w.io, fds[1], on_pipe) == 0, "add write end");
+    TAP_OK(loop_add(loop, &w.io, fds[1], on_pipe, true) == 0, "add write end");
     loop_run(loop);
     TAP_OK(w.events & EPOLLOUT, "write end reported writable");
-    TAP_OK(loop_add(loop, &r.io, fds[0], on_pipe) == 0, "add read end");
+    TAP_OK(loop_add(loop, &r.io, fds[0], on_pipe, false) == 0, "add read end");
     TAP_INT_EQ(write(fds[1], "x", 1), 1, "write a byte");
     for (int i = 0; i < 5 && !(r.events & EPOLLIN); i++)
         loop_run(loop); /* the write end may report first */
