@@ -10,7 +10,7 @@ packages=(
   # sanitizers and fuzzers (clang's runtime carries libFuzzer, ASan, UBSan)
   clang llvm libclang-rt-14-dev
   # tests: Debian's python3 with pytest, and real clients
-  python3 python3-pytest python3-websockets curl ca-certificates
+  python3 python3-pytest python3-websockets curl ca-certificates nghttp2-client
   # format check
   clang-format
 )
