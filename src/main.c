@@ -1,16 +1,10 @@
-/* rpxy: command line, start-up, signals and config reload. */
-#include <errno.h>
-#include <signal.h>
+/* rpxy: the command line; serving is supervisor.c's job. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 
 #include "cli.h"
 #include "config/config.h"
 #include "config/reference.h"
 #include "config/summary.h"
-#include "log/log.h"
 #include "supervisor.h"
 
 static int run_check(const char *path)

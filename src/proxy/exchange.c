@@ -796,7 +796,6 @@ static void start_response(struct exchange *ex, const struct h1_response *res,
         ex->phase = EX_TUNNEL;
         ex->client_keep_alive = false;
         ex->upstream_reusable = false;
-        ex->up_out.off += 0;
         loop_timer_cancel(c->w->loop, &ex->timer);
         access_log(ex, res->status);
         return;
