@@ -52,6 +52,14 @@ static const char intro[] =
     "The removed key `https_redirection_port` is an error telling you to use "
     "`public_https_port`.\n"
     "\n"
+    "## Routing differences from rpxy\n"
+    "\n"
+    "- A route path written with a trailing slash (`/api/`) matches like `/api`: `/api`, "
+    "`/api/` and `/api/x`, never `/apix`.\n"
+    "- `replace_path` is joined to the rest of the path at a segment boundary, never doubling "
+    "a slash: `/subapp1` -> `/` turns `/subapp1/foo` into `/foo`, and the default route with "
+    "`replace_path = \"/x\"` turns `/a` into `/x/a` (rpxy: `//foo` and `/xa`).\n"
+    "\n"
     "Keys marked *(ours)* are additions of this implementation; rpxy ignores them, so the file "
     "stays usable with rpxy.\n";
 
