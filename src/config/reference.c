@@ -51,6 +51,10 @@ static const char intro[] =
     "\n"
     "The removed key `https_redirection_port` is an error telling you to use "
     "`public_https_port`.\n"
+
+    "\n"
+    "Keys marked *(ours)* are additions of this implementation; rpxy ignores them, so the file "
+    "stays usable with rpxy.\n"
     "\n"
     "## Routing differences from rpxy\n"
     "\n"
@@ -58,10 +62,7 @@ static const char intro[] =
     "`/api/` and `/api/x`, never `/apix`.\n"
     "- `replace_path` is joined to the rest of the path at a segment boundary, never doubling "
     "a slash: `/subapp1` -> `/` turns `/subapp1/foo` into `/foo`, and the default route with "
-    "`replace_path = \"/x\"` turns `/a` into `/x/a` (rpxy: `//foo` and `/xa`).\n"
-    "\n"
-    "Keys marked *(ours)* are additions of this implementation; rpxy ignores them, so the file "
-    "stays usable with rpxy.\n";
+    "`replace_path = \"/x\"` turns `/a` into `/x/a` (rpxy: `//foo` and `/xa`).\n";
 
 static void print_type(const struct cfg_key *k, FILE *out)
 {
