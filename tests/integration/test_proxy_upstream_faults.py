@@ -125,3 +125,40 @@ def test_stale_pooled_connection_is_retried(start_proxy):
         assert out.startswith(b"HTTP/1.1 200 OK"), out[:100]
         time.sleep(0.2)
     b.stop()
+
+
+def test_reused_connection_failing_before_response_is_retried(start_proxy):
+    """The backend answers the first request of a connection and closes the
+    connection when a second one arrives on it, without answering (as a
+    backend does whose keep-alive timer fired just then). The proxy must
+    retry that request once on a fresh connection: both clients get 200."""
+    conns = []
+
+    def handler(c):
+        conns.append(c)
+        read_head(c)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+        read_head(c)  # the reused connection: close without an answer
+
+    b = RawBackend(handler)
+    p = start_proxy(config(b.port))
+    assert get(p, b"/one").endswith(b"first")
+    out = get(p, b"/two")
+    assert out.startswith(b"HTTP/1.1 200 OK"), out[:200]
+    assert b.accepted == 2, "the retry used a new upstream connection"
+    b.stop()
+
+
+def test_request_with_body_is_not_replayed(start_proxy):
+    def handler(c):
+        read_head(c)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+        read_head(c)
+
+    b = RawBackend(handler)
+    p = start_proxy(config(b.port))
+    assert get(p, b"/one").endswith(b"first")
+    out = raw_request(p.port, b"POST /two HTTP/1.1\r\n" + H + b"Content-Length: 3\r\nConnection: close\r\n\r\nabc")
+    assert out.startswith(b"HTTP/1.1 502 "), "a request with a body is never sent twice"
+    assert b.accepted == 1
+    b.stop()
