@@ -141,7 +141,7 @@ def test_reused_connection_failing_before_response_is_retried(start_proxy):
         read_head(c)  # the reused connection: close without an answer
 
     b = RawBackend(handler)
-    p = start_proxy(config(b.port))
+    p = start_proxy(config(b.port, "worker_threads = 1"))  # one pool: the reuse is certain
     assert get(p, b"/one").endswith(b"first")
     out = get(p, b"/two")
     assert out.startswith(b"HTTP/1.1 200 OK"), out[:200]
@@ -156,7 +156,7 @@ def test_request_with_body_is_not_replayed(start_proxy):
         read_head(c)
 
     b = RawBackend(handler)
-    p = start_proxy(config(b.port))
+    p = start_proxy(config(b.port, "worker_threads = 1"))  # one pool: the reuse is certain
     assert get(p, b"/one").endswith(b"first")
     out = raw_request(p.port, b"POST /two HTTP/1.1\r\n" + H + b"Content-Length: 3\r\nConnection: close\r\n\r\nabc")
     assert out.startswith(b"HTTP/1.1 502 "), "a request with a body is never sent twice"
