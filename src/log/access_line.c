@@ -1,5 +1,6 @@
 /* The access-log message: fields, escaping, query redaction, truncation. */
 #include "log/access_line.h"
+#include "util/utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -49,37 +50,6 @@ static void alog_lit(struct alog_out *o, const char *s)
     alog_run(o, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n) (first byte >= 0x80), or 0.
- * Valid means shortest form, no surrogates, at most U+10FFFF. */
-static size_t alog_utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-    size_t len;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k < len; k++)
-        if (s[k] < 0x80 || s[k] > 0xbf)
-            return 0;
-    return len;
-}
-
 static void alog_escape_byte(struct alog_out *o, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
@@ -103,7 +73,7 @@ static void alog_text(struct alog_out *o, const char *s, size_t n)
         alog_run(o, s + start, i - start);
         if (i == n)
             break;
-        size_t seq = u[i] < 0x80 ? 0 : alog_utf8_len(u + i, n - i);
+        size_t seq = u[i] < 0x80 ? 0 : utf8_seq_len(u + i, n - i);
         bool c1 = seq == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0;
         if (seq == 0 || c1) {
             alog_escape_byte(o, u[i]);

@@ -1,6 +1,7 @@
 /* The trust boundary: chain normalisation against trusted_forwarded_proxies
  * (SPEC 5.6) and the client-visible scheme (SPEC 5.7). */
 #include "proxy/forwarded.h"
+#include "util/utf8.h"
 
 #include <string.h>
 
@@ -25,41 +26,6 @@ static bool is_visible_ascii(const struct fwd_str *s)
         unsigned char b = (unsigned char)s->p[i];
         if ((b < 0x20 && b != '\t') || b > 0x7e)
             return false;
-    }
-    return true;
-}
-
-static bool is_utf8(const struct fwd_str *s)
-{
-    const unsigned char *p = (const unsigned char *)s->p;
-    size_t i = 0;
-
-    while (i < s->len) {
-        unsigned c = p[i], cp, min;
-        size_t more;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            more = 1, min = 0x80, cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            more = 2, min = 0x800, cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            more = 3, min = 0x10000, cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (s->len - i <= more)
-            return false;
-        for (size_t k = 1; k <= more; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i + k] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += more + 1;
     }
     return true;
 }
@@ -214,7 +180,7 @@ enum fwd_scheme fwd_client_scheme(const struct fwd_input *in)
     if (!fwd_ip_trusted(&peer, in->trusted, in->ntrusted))
         return FWD_SCHEME_HTTP;
     if (in->xfp) {
-        if (!is_utf8(in->xfp))
+        if (!utf8_valid(in->xfp->p, in->xfp->len))
             return FWD_SCHEME_HTTP;
         struct fwd_str v = *in->xfp;
         size_t comma = 0;

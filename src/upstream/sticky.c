@@ -1,5 +1,6 @@
 /* Sticky sessions: server-ids, token seal/open and the Set-Cookie value. */
 #include "upstream/sticky.h"
+#include "util/utf8.h"
 
 #include "util/base64url.h"
 
@@ -84,48 +85,6 @@ static int64_t sticky_get_be64(const uint8_t *p)
     if (u <= (uint64_t)INT64_MAX)
         return (int64_t)u;
     return -(int64_t)(~u) - 1;
-}
-
-/* Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF),
- * the rule of Rust's String::from_utf8. */
-static bool sticky_utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint8_t lo = 0x80, hi = 0xbf;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            if (c == 0xe0)
-                lo = 0xa0;
-            else if (c == 0xed)
-                hi = 0x9f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            if (c == 0xf0)
-                lo = 0x90;
-            else if (c == 0xf4)
-                hi = 0x8f;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return false;
-        for (size_t k = 2; k < len; k++)
-            if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-                return false;
-        i += len;
-    }
-    return true;
 }
 
 long sticky_upstream_uri(bool tls, const char *location, char *out, size_t cap)
@@ -322,7 +281,7 @@ long sticky_open_raw(const uint8_t key[STICKY_KEY_LEN], const uint8_t *aad, size
         goto out;
     }
     size_t id_len = ct_len - STICKY_EXPIRES_LEN;
-    if (!sticky_utf8_valid(plain + STICKY_EXPIRES_LEN, id_len)) {
+    if (!utf8_valid(plain + STICKY_EXPIRES_LEN, id_len)) {
         fail = "token payload is not UTF-8";
         goto out;
     }
