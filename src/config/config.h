@@ -177,6 +177,11 @@ struct cfg {
  * appended to diags either way. */
 struct cfg *cfg_load_file(const char *path, struct cfg_diags *diags);
 
+/* Reads a whole config file (at most 16 MiB). Returns a malloc'ed buffer
+ * owned by the caller and its length, or NULL with an errno value in *err
+ * (negated when the file could not be opened at all). */
+char *cfg_read_file(const char *path, size_t *len, int *err);
+
 /* Same, from text already in memory; path is used in messages only. */
 struct cfg *cfg_load_text(const char *path, const char *text, size_t len, struct cfg_diags *diags);
 

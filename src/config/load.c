@@ -39,47 +39,66 @@ struct cfg *cfg_load_text(const char *path, const char *text, size_t len, struct
     return cfg;
 }
 
-struct cfg *cfg_load_file(const char *path, struct cfg_diags *diags)
+char *cfg_read_file(const char *path, size_t *len, int *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        cfg_diag_add(diags, CFG_ERROR, path, 0, 0, NULL, "cannot open config file: %s",
-                     strerror(errno));
+        *err = -errno; /* negative: the file could not be opened */
         return NULL;
     }
     char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int err = 0;
+    size_t n = 0, cap = 0;
+    *err = 0;
     for (;;) {
-        if (len == cap) {
+        if (n == cap) {
             if (cap >= CFG_MAX_FILE_SIZE) {
-                err = EFBIG;
+                *err = EFBIG;
                 break;
             }
             cap = cap ? cap * 2 : 8192;
             char *nb = realloc(buf, cap);
             if (!nb) {
-                err = ENOMEM;
+                *err = ENOMEM;
                 break;
             }
             buf = nb;
         }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) {
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) {
             if (ferror(f))
-                err = errno ? errno : EIO;
+                *err = errno ? errno : EIO;
             break;
         }
     }
     fclose(f);
-    if (err) {
+    if (*err) {
         free(buf);
-        cfg_diag_add(diags, CFG_ERROR, path, 0, 0, NULL, "cannot read config file: %s",
-                     err == EFBIG ? "larger than 16 MiB" : strerror(err));
         return NULL;
     }
-    struct cfg *cfg = cfg_load_text(path, buf ? buf : "", len, diags);
+    if (!buf) /* an empty file */
+        buf = malloc(1);
+    if (!buf)
+        *err = ENOMEM;
+    *len = n;
+    return buf;
+}
+
+struct cfg *cfg_load_file(const char *path, struct cfg_diags *diags)
+{
+    size_t len = 0;
+    int err = 0;
+    char *buf = cfg_read_file(path, &len, &err);
+    if (!buf) {
+        if (err < 0)
+            cfg_diag_add(diags, CFG_ERROR, path, 0, 0, NULL, "cannot open config file: %s",
+                         strerror(-err));
+        else
+            cfg_diag_add(diags, CFG_ERROR, path, 0, 0, NULL, "cannot read config file: %s",
+                         err == EFBIG ? "larger than 16 MiB" : strerror(err));
+        return NULL;
+    }
+    struct cfg *cfg = cfg_load_text(path, buf, len, diags);
     free(buf);
     return cfg;
 }
