@@ -10,7 +10,10 @@ packages=(
   # sanitizers and fuzzers (clang's runtime carries libFuzzer, ASan, UBSan)
   clang llvm libclang-rt-14-dev
   # tests: Debian's python3 with pytest, and real clients
-  python3 python3-pytest python3-websockets curl ca-certificates nghttp2-client
+  python3 python3-pytest python3-websockets python3-cryptography curl ca-certificates
+  nghttp2-client openssl
+  # constant-time check of ML-KEM (memcheck)
+  valgrind
   # format check
   clang-format
 )

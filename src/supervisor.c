@@ -19,6 +19,10 @@
 #include "core/server.h"
 #include "core/worker.h"
 #include "log/log.h"
+#include "tls/cert_store.h"
+#include "tls/server.h"
+#include "tls/sni_table.h"
+#include "tls/tickets.h"
 #include "proxy/runtime.h"
 #include "upstream/health.h"
 
@@ -176,6 +180,7 @@ static void reload(struct watched *wf, bool forced)
         log_error("rpxy failed to be ready. Configuration does not updated: out of memory");
         return;
     }
+    cert_store_sync(rt->cfg);
     server_publish(rt, ls);
     health_stop(g_health);
     g_health = health_start(rt);
@@ -280,6 +285,13 @@ int supervisor_run(const struct cli_options *o)
     }
     log_info("Start rpxy service with dynamic config reloader");
     log_startup(cfg);
+    if (tls_server_init() < 0) {
+        log_error("rpxy service exited: cannot set up TLS");
+        cfg_free(cfg);
+        free(wf.text);
+        log_close();
+        return 1;
+    }
     size_t n_workers = n_workers_for(cfg);
     struct lset *ls = lset_build(cfg, n_workers, NULL, false);
     if (!ls) {
@@ -307,6 +319,7 @@ int supervisor_run(const struct cli_options *o)
         log_error("rpxy service exited: cannot create %zu workers", n_workers);
         return 1;
     }
+    cert_store_sync(rt->cfg);
     server_publish(rt, ls);
     g_health = health_start(rt);
     for (size_t i = 0; i < n_workers; i++)
@@ -338,6 +351,12 @@ int supervisor_run(const struct cli_options *o)
             next_stat = now + STAT_POLL_MS;
             if (file_changed(&wf))
                 reload_at = now + RELOAD_DEBOUNCE_MS;
+        }
+        struct runtime *now_rt = server_acquire_runtime();
+        if (now_rt) {
+            cert_store_tick(now_rt->cfg, now);
+            tickets_rotate_if_due(now / 1000);
+            runtime_unref(now_rt);
         }
         if (now >= next_dns) {
             next_dns = now + DNS_REFRESH_MS;
@@ -388,9 +407,14 @@ int supervisor_run(const struct cli_options *o)
     g_server.runtime = NULL;
     g_server.lset = NULL;
     pthread_mutex_unlock(&g_server.lock);
+    struct tls_sni_table *last_tls = g_server.tls;
+    g_server.tls = NULL;
     if (last_rt)
         runtime_unref(last_rt);
     lset_unref(last_ls);
+    sni_table_unref(last_tls);
+    cert_store_free();
+    tls_server_free();
     if (ifd >= 0)
         close(ifd);
     close(sfd);

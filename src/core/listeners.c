@@ -58,30 +58,28 @@ struct lset *lset_build(const struct cfg *cfg, size_t n_workers, const struct ls
     atomic_init(&ls->refs, 1);
     ls->n_workers = n_workers;
     size_t n_addrs = cfg->n_listen_v4 + cfg->n_listen_v6;
-    ls->entries = calloc(n_addrs ? n_addrs : 1, sizeof(*ls->entries));
+    ls->entries = calloc(n_addrs ? 2 * n_addrs : 1, sizeof(*ls->entries));
     if (!ls->entries) {
         free(ls);
         return NULL;
     }
     int backlog = cfg->tcp_listen_backlog > 65535 ? 65535 : (int)cfg->tcp_listen_backlog;
-    /* TLS termination is not implemented yet: only the plaintext port is served. */
-    if (cfg->listen_port < 0) {
-        log_warn("listen_port_tls is not served yet (TLS support is not built): no listener");
-        return ls;
-    }
-    for (size_t i = 0; i < n_addrs; i++) {
-        struct lset_entry *e = &ls->entries[ls->n];
-        e->addr = i < cfg->n_listen_v4 ? cfg->listen_v4[i] : cfg->listen_v6[i - cfg->n_listen_v4];
-        e->port = (uint16_t)cfg->listen_port;
-        e->tls = false;
-        if (open_entry(e, old, n_workers, backlog, reload) < 0) {
-            lset_unref(ls);
-            return NULL;
+    int32_t ports[2] = { cfg->listen_port, cfg->listen_port_tls };
+    for (int p = 0; p < 2; p++) {
+        if (ports[p] < 0)
+            continue;
+        for (size_t i = 0; i < n_addrs; i++) {
+            struct lset_entry *e = &ls->entries[ls->n];
+            e->addr =
+                i < cfg->n_listen_v4 ? cfg->listen_v4[i] : cfg->listen_v6[i - cfg->n_listen_v4];
+            e->port = (uint16_t)ports[p];
+            e->tls = p == 1;
+            if (open_entry(e, old, n_workers, backlog, reload) < 0) {
+                lset_unref(ls);
+                return NULL;
+            }
+            ls->n++;
         }
-        ls->n++;
     }
-    if (cfg->listen_port_tls >= 0)
-        log_warn("listen_port_tls %d is not served yet (TLS support is not built)",
-                 (int)cfg->listen_port_tls);
     return ls;
 }

@@ -6,6 +6,7 @@
 
 #include "core/worker.h"
 #include "proxy/runtime.h"
+#include "tls/sni_table.h"
 
 struct server g_server = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -46,6 +47,28 @@ void server_publish(struct runtime *rt, struct lset *ls)
     lset_unref(old_ls);
     for (size_t i = 0; i < g_server.n_workers; i++)
         worker_wake(g_server.workers[i]);
+}
+
+void server_publish_tls(struct tls_sni_table *t)
+{
+    pthread_mutex_lock(&g_server.lock);
+    struct tls_sni_table *old = g_server.tls;
+    g_server.tls = t;
+    atomic_fetch_add(&g_server.generation, 1);
+    pthread_mutex_unlock(&g_server.lock);
+    sni_table_unref(old);
+    for (size_t i = 0; i < g_server.n_workers; i++)
+        worker_wake(g_server.workers[i]);
+}
+
+struct tls_sni_table *server_acquire_tls(void)
+{
+    pthread_mutex_lock(&g_server.lock);
+    struct tls_sni_table *t = g_server.tls;
+    if (t)
+        sni_table_ref(t);
+    pthread_mutex_unlock(&g_server.lock);
+    return t;
 }
 
 struct runtime *server_acquire_runtime(void)

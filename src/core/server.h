@@ -14,6 +14,7 @@
 #include "util/ipaddr.h"
 
 struct runtime;
+struct tls_sni_table;
 struct worker;
 
 /* One listening address: a socket per worker (SO_REUSEPORT). */
@@ -33,11 +34,12 @@ struct lset {
 
 struct server {
     pthread_mutex_t lock;
-    struct runtime *runtime; /* under lock; the server holds one reference */
-    struct lset *lset;       /* under lock; the server holds one reference */
-    atomic_uint generation;  /* bumped after each publish */
-    atomic_bool draining;    /* graceful shutdown: stop accepting, close idle */
-    atomic_bool force_stop;  /* drain deadline passed: close everything */
+    struct runtime *runtime;   /* under lock; the server holds one reference */
+    struct lset *lset;         /* under lock; the server holds one reference */
+    struct tls_sni_table *tls; /* under lock: certificates for new handshakes, or NULL */
+    atomic_uint generation;    /* bumped after each publish */
+    atomic_bool draining;      /* graceful shutdown: stop accepting, close idle */
+    atomic_bool force_stop;    /* drain deadline passed: close everything */
 
     atomic_long clients; /* connections counted against max_clients */
     pthread_mutex_t per_ip_lock;
@@ -53,9 +55,15 @@ extern struct server g_server;
  * NULL to keep the current one) and wakes every worker. */
 void server_publish(struct runtime *rt, struct lset *ls);
 
-/* The current runtime/listener set with a new reference (worker side). */
+/* Publishes the certificate set (taking over the caller's reference) and
+ * wakes every worker. */
+void server_publish_tls(struct tls_sni_table *t);
+
+/* The current runtime/listener set/certificate set with a new reference
+ * (worker side); NULL when none was published. */
 struct runtime *server_acquire_runtime(void);
 struct lset *server_acquire_lset(void);
+struct tls_sni_table *server_acquire_tls(void);
 
 void lset_unref(struct lset *ls);
 

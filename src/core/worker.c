@@ -14,6 +14,7 @@
 #include "proxy/exchange.h"
 #include "proxy/h1_client_conn.h"
 #include "proxy/runtime.h"
+#include "tls/sni_table.h"
 #include "upstream/pool.h"
 #include "upstream/sticky.h"
 
@@ -110,6 +111,9 @@ static void on_wake(struct loop *loop, void *arg)
         if (w->rt)
             runtime_unref(w->rt);
         w->rt = rt;
+        struct tls_sni_table *tls = server_acquire_tls();
+        sni_table_unref(w->tls);
+        w->tls = tls;
         struct lset *ls = server_acquire_lset();
         if (ls != w->lset)
             adopt_listeners(w, ls);
@@ -150,6 +154,8 @@ static void *worker_main(void *arg)
     if (w->rt)
         runtime_unref(w->rt);
     w->rt = NULL;
+    sni_table_unref(w->tls);
+    w->tls = NULL;
     loop_run_deferred(w->loop);
     exchange_cache_drain(w);
     sticky_thread_cleanup();

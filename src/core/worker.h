@@ -14,6 +14,7 @@
 struct runtime;
 struct lset;
 struct upstream_pool;
+struct tls_sni_table;
 
 struct worker_listener {
     struct loop_io io;
@@ -28,8 +29,9 @@ struct worker {
     pthread_t thread;
     struct loop *loop;
     unsigned generation;
-    struct runtime *rt; /* reference held; new requests use it */
-    struct lset *lset;  /* reference held */
+    struct runtime *rt;        /* reference held; new requests use it */
+    struct lset *lset;         /* reference held */
+    struct tls_sni_table *tls; /* reference held: certificates for new handshakes */
     struct worker_listener *listeners;
     size_t n_listeners;
     struct upstream_pool *pool;

@@ -3,6 +3,8 @@
  * (tunnel after 101), timeouts and the one safe retry. */
 #include "proxy/exchange.h"
 
+#include "proxy/client_tls.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -395,6 +397,15 @@ void exchange_start(struct client *c, const struct h1_request *req, const struct
         reject(ex, 400, "Invalid host in request header", !ex->replayable);
         return;
     }
+    /* 4.3 SNI and Host consistency */
+    if (c->tlsc && !cfg->ignore_sni_consistency) {
+        const char *sni = client_tls_sni(c->tlsc);
+        if (strlen(sni) != host_len || memcmp(sni, host, host_len) != 0) {
+            buf_consume(&c->in, head_len);
+            reject(ex, 421, "SNI and Host header mismatch", !ex->replayable);
+            return;
+        }
+    }
     /* 4.5 app, default_app, redirect */
     bool fallback = false;
     const struct route_app *app =
@@ -715,15 +726,9 @@ static bool pump_request(struct exchange *ex)
                          (ex->req_body == H1_BODY_CHUNKED || c->in.len < ex->req_remaining)));
     if (want_client) {
         if (buf_reserve(&c->in, 4096) == 0) {
-            size_t room = buf_room(&c->in);
-            ssize_t r;
-            do
-                r = recv(c->io.fd, buf_data(&c->in) + c->in.len, room, 0);
-            while (r < 0 && errno == EINTR);
+            ssize_t r = client_recv(c, buf_data(&c->in) + c->in.len, buf_room(&c->in));
             if (r > 0) {
                 c->in.len += (size_t)r;
-                if ((size_t)r < room)
-                    c->can_read = false;
                 progress = true;
             } else if (r == 0) {
                 c->read_eof = true;
@@ -733,8 +738,7 @@ static bool pump_request(struct exchange *ex)
                     exchange_abort(ex, 0, NULL); /* client gave up mid-body */
                     return false;
                 }
-            } else if (errno == EAGAIN) {
-                c->can_read = false;
+            } else if (r == IO_AGAIN) {
             } else {
                 exchange_abort(ex, 0, NULL);
                 return false;
@@ -1051,9 +1055,12 @@ void exchange_drive(struct exchange *ex)
         progress |= pump_response(ex);
         if (c->ex != ex)
             return;
-        if (ex->phase == EX_TUNNEL && ex->up_eof && ex->uc->in.len == 0 && c->out.len == 0) {
+        if (ex->phase == EX_TUNNEL && ex->up_eof && ex->uc->in.len == 0 && c->out.len == 0 &&
+            !(c->tlsc && tls_io_has_pending(&c->tlsc->io))) {
             /* the upstream finished: pass the end on, then wait for the client's */
             if (!ex->client_shut) {
+                if (c->tlsc)
+                    tls_io_close_notify(&c->tlsc->io);
                 shutdown(c->io.fd, SHUT_WR);
                 ex->client_shut = true;
             }

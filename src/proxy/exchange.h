@@ -21,7 +21,9 @@
 #include "http/h1_chunked.h"
 #include "http/h1_parser.h"
 #include "proxy/h1_client_conn.h"
+#include "net/io_result.h"
 #include "util/ipaddr.h"
+#include <sys/types.h>
 
 #define CLIENT_MAX_HEADERS 100
 
@@ -30,6 +32,7 @@ struct runtime;
 struct rt_route;
 struct rt_upstream;
 struct upstream_conn;
+struct client_tls;
 
 struct client {
     struct loop_io io;
@@ -47,8 +50,10 @@ struct client {
     struct ip_addr peer_ip;
     uint16_t peer_port;
     uint16_t local_port;
-    bool tls;
-    struct loop_timer timer; /* head read / keep-alive idle */
+    bool tls;                /* arrived on the TLS listener */
+    bool counted;            /* counted against max_clients (TLS: after the handshake) */
+    struct client_tls *tlsc; /* TLS state, NULL on plaintext connections */
+    struct loop_timer timer; /* head read / keep-alive idle / TLS handshake */
     struct loop_timer life;  /* connection_handling_timeout */
     struct exchange *ex;     /* the request in progress */
     struct loop_deferred free_d;
@@ -130,6 +135,10 @@ void client_drive(struct client *c);
  * close_after. location may be NULL. */
 void client_synthetic(struct client *c, int status, const char *location, size_t location_len,
                       bool close_after);
+/* Reads from the client (plain or TLS) into p. Returns bytes, 0 at the end
+ * of the stream, IO_AGAIN (c->can_read cleared) or IO_ERROR; clears
+ * c->can_read when the socket was drained. */
+ssize_t client_recv(struct client *c, void *p, size_t room);
 /* Writes c->out (and an optional body slice) to the client. Returns bytes of
  * the slice written, or -1 when the connection failed. */
 long client_flush(struct client *c, const char *slice, size_t slice_len);

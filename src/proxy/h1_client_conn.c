@@ -21,6 +21,7 @@
 #include "log/access_line.h"
 #include "log/log.h"
 #include "proxy/exchange.h"
+#include "proxy/client_tls.h"
 #include "proxy/headers.h"
 #include "proxy/runtime.h"
 
@@ -46,6 +47,8 @@ static void linger(struct client *c)
 {
     if (!c->lingering) {
         c->lingering = true;
+        if (c->tlsc)
+            tls_io_close_notify(&c->tlsc->io);
         shutdown(c->io.fd, SHUT_WR);
         loop_timer_set(c->w->loop, &c->timer, LINGER_MS, on_linger_timeout);
     }
@@ -70,6 +73,13 @@ static void on_head_timeout(struct loop *loop, struct loop_timer *t)
     struct client *c = container_of(t, struct client, timer);
     if (!c->ex)
         client_close(c);
+}
+
+static void on_tls_timeout(struct loop *loop, struct loop_timer *t)
+{
+    struct client *c = container_of(t, struct client, timer);
+    client_tls_timed_out(c);
+    client_close(c);
 }
 
 static void on_life_timeout(struct loop *loop, struct loop_timer *t)
@@ -111,9 +121,11 @@ static void client_close(struct client *c)
     c->in.len = c->out.len = 0;
     buf_release(&c->in);
     buf_release(&c->out);
+    client_tls_free(c);
     if (c->ip_slot)
         server_ip_release(&c->peer_ip, c->ip_limit);
-    atomic_fetch_sub(&g_server.clients, 1);
+    if (c->counted)
+        atomic_fetch_sub(&g_server.clients, 1);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -122,6 +134,18 @@ static void client_close(struct client *c)
         c->next->prev = c->prev;
     loop_defer(w->loop, &c->free_d, free_client);
     worker_conn_closed(w);
+}
+
+/* Takes a max_clients slot. Returns false (nothing taken) when full. */
+static bool count_client(const struct cfg *cfg)
+{
+    long n = atomic_fetch_add(&g_server.clients, 1) + 1;
+    if (n > (long)cfg->max_clients) {
+        atomic_fetch_sub(&g_server.clients, 1);
+        log_debug("max_clients reached: closing a new connection");
+        return false;
+    }
+    return true;
 }
 
 void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t local_port,
@@ -153,21 +177,21 @@ void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t
         close(fd);
         return;
     }
-    long n = atomic_fetch_add(&g_server.clients, 1) + 1;
-    if (n > (long)cfg->max_clients) {
-        atomic_fetch_sub(&g_server.clients, 1);
+    /* TLS: max_clients is checked once the handshake is done (SPEC 4.1) */
+    if (!tls && !count_client(cfg)) {
         server_ip_release(&ip, limit);
-        log_debug("max_clients reached: closing a new connection");
         close(fd);
         return;
     }
     struct client *c = calloc(1, sizeof(*c));
     if (!c) {
-        atomic_fetch_sub(&g_server.clients, 1);
+        if (!tls)
+            atomic_fetch_sub(&g_server.clients, 1);
         server_ip_release(&ip, limit);
         close(fd);
         return;
     }
+    c->counted = !tls;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->w = w;
@@ -178,8 +202,12 @@ void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t
     c->ip_slot = limit != 0;
     c->ip_limit = limit;
     c->can_write = true; /* a new socket has room; EPOLLOUT only after EAGAIN */
-    if (loop_add(w->loop, &c->io, fd, on_io, false) < 0) {
-        atomic_fetch_sub(&g_server.clients, 1);
+    c->io.fd = fd;
+    if ((tls && client_tls_start(c, w->tls) < 0) ||
+        loop_add(w->loop, &c->io, fd, on_io, false) < 0) {
+        client_tls_free(c);
+        if (c->counted)
+            atomic_fetch_sub(&g_server.clients, 1);
         server_ip_release(&ip, limit);
         close(fd);
         free(c);
@@ -190,7 +218,10 @@ void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t
     if (c->next)
         c->next->prev = c;
     w->clients.head = c;
-    loop_timer_set(w->loop, &c->timer, cfg->client_header_timeout_s * 1000, on_head_timeout);
+    if (tls)
+        loop_timer_set(w->loop, &c->timer, TLS_HANDSHAKE_TIMEOUT_MS, on_tls_timeout);
+    else
+        loop_timer_set(w->loop, &c->timer, cfg->client_header_timeout_s * 1000, on_head_timeout);
     if (cfg->connection_handling_timeout_s)
         loop_timer_set(w->loop, &c->life, cfg->connection_handling_timeout_s * 1000,
                        on_life_timeout);
@@ -213,6 +244,49 @@ void client_close_all(struct worker *w)
         client_close(w->clients.head);
 }
 
+ssize_t client_recv(struct client *c, void *p, size_t room)
+{
+    ssize_t n;
+    if (c->tlsc) {
+        bool drained;
+        n = tls_io_read(&c->tlsc->io, p, room, &drained);
+        if (drained)
+            c->can_read = false;
+        if (tls_io_has_pending(&c->tlsc->io) && c->can_write) {
+            c->can_write = false;
+            loop_want_out(c->w->loop, &c->io, true);
+        }
+        return n;
+    }
+    do
+        n = recv(c->io.fd, p, room, 0);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        if ((size_t)n < room)
+            c->can_read = false; /* drained: edge-triggered epoll reports new data */
+        return n;
+    }
+    c->can_read = false;
+    if (n == 0)
+        return 0;
+    return errno == EAGAIN ? IO_AGAIN : IO_ERROR;
+}
+
+static ssize_t send_tls(struct client *c, const struct iovec *iov, int n, size_t want)
+{
+    bool blocked;
+    ssize_t w = tls_io_writev(&c->tlsc->io, iov, n, &blocked);
+    if (w < 0)
+        return -1;
+    if (blocked || (size_t)w < want) {
+        c->can_write = false;
+        loop_want_out(c->w->loop, &c->io, true);
+    } else if (c->io.events & EPOLLOUT) {
+        loop_want_out(c->w->loop, &c->io, false);
+    }
+    return w;
+}
+
 long client_flush(struct client *c, const char *slice, size_t slice_len)
 {
     if (!c->can_write || c->dead)
@@ -223,28 +297,36 @@ long client_flush(struct client *c, const char *slice, size_t slice_len)
         iov[n++] = (struct iovec){ buf_data(&c->out), c->out.len };
     if (slice_len)
         iov[n++] = (struct iovec){ (void *)slice, slice_len };
-    if (!n)
+    if (!n && !(c->tlsc && tls_io_has_pending(&c->tlsc->io)))
         return 0;
     size_t want = c->out.len + slice_len;
     ssize_t w;
-    do
-        w = n == 1 ? send(c->io.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
-                   : writev(c->io.fd, iov, n);
-    while (w < 0 && errno == EINTR);
-    if (w < 0) {
-        if (errno == EAGAIN) {
-            c->can_write = false;
-            loop_want_out(c->w->loop, &c->io, true);
-            return 0;
+    if (c->tlsc) {
+        w = send_tls(c, iov, n, want);
+        if (w < 0)
+            return -1;
+    } else {
+        do
+            w = n == 1 ? send(c->io.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
+                       : writev(c->io.fd, iov, n);
+        while (w < 0 && errno == EINTR);
+        if (w < 0) {
+            if (errno == EAGAIN) {
+                c->can_write = false;
+                loop_want_out(c->w->loop, &c->io, true);
+                return 0;
+            }
+            return -1;
         }
-        return -1;
     }
     size_t done = (size_t)w;
-    if (done < want) {
-        c->can_write = false;
-        loop_want_out(c->w->loop, &c->io, true);
-    } else if (c->io.events & EPOLLOUT) {
-        loop_want_out(c->w->loop, &c->io, false); /* drained: no more ACK wake-ups */
+    if (!c->tlsc) { /* send_tls manages write interest itself */
+        if (done < want) {
+            c->can_write = false;
+            loop_want_out(c->w->loop, &c->io, true);
+        } else if (c->io.events & EPOLLOUT) {
+            loop_want_out(c->w->loop, &c->io, false); /* drained: no more ACK wake-ups */
+        }
     }
     size_t from_out = done < c->out.len ? done : c->out.len;
     buf_consume(&c->out, from_out);
@@ -308,31 +390,41 @@ static int read_more(struct client *c)
 {
     if (buf_reserve(&c->in, 4096) < 0)
         return -2; /* head larger than BUF_MAX */
-    size_t room = buf_room(&c->in);
-    ssize_t n;
-    do
-        n = recv(c->io.fd, buf_data(&c->in) + c->in.len, room, 0);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = client_recv(c, buf_data(&c->in) + c->in.len, buf_room(&c->in));
     if (n > 0) {
         c->in.len += (size_t)n;
-        if ((size_t)n < room)
-            c->can_read = false; /* drained: edge-triggered epoll reports new data */
         return 1;
     }
     if (n == 0) {
         c->read_eof = true;
-        c->can_read = false;
         return 0;
     }
-    if (errno == EAGAIN) {
-        c->can_read = false;
-        return 0;
-    }
-    return -1;
+    return n == IO_AGAIN ? 0 : -1;
+}
+
+/* The handshake finished: count the connection, then wait for a request. */
+static bool tls_ready(struct client *c)
+{
+    const struct cfg *cfg = c->w->rt ? c->w->rt->cfg : NULL;
+    if (!cfg || !count_client(cfg))
+        return false;
+    c->counted = true;
+    c->can_read = true; /* OpenSSL may hold request bytes read with the handshake */
+    loop_timer_set(c->w->loop, &c->timer, cfg->client_header_timeout_s * 1000, on_head_timeout);
+    return true;
 }
 
 void client_drive(struct client *c)
 {
+    if (c->tlsc && !c->tlsc->done) {
+        int r = client_tls_step(c);
+        if (r < 0 || (r == 1 && !tls_ready(c))) {
+            client_close(c);
+            return;
+        }
+        if (r == 0)
+            return;
+    }
     while (!c->dead) {
         if (c->ex) {
             exchange_drive(c->ex);
@@ -340,12 +432,12 @@ void client_drive(struct client *c)
                 return;
             continue;
         }
-        if (c->out.len) {
+        if (c->out.len || (c->tlsc && tls_io_has_pending(&c->tlsc->io))) {
             if (client_flush(c, NULL, 0) < 0) {
                 client_close(c);
                 return;
             }
-            if (c->out.len)
+            if (c->out.len || (c->tlsc && tls_io_has_pending(&c->tlsc->io)))
                 return;
         }
         if (c->closing) {

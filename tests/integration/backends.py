@@ -229,11 +229,13 @@ class Proxy:
         return self.proc.returncode
 
 
-def raw_request(port, data, timeout=5, read_all=True):
-    """Sends bytes, returns everything received until the proxy closes (or
-    the timeout)."""
+def raw_request(port, data, timeout=5, read_all=True, close_write=False):
+    """Sends bytes (then half-closes when close_write), returns everything
+    received until the proxy closes (or the timeout)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
+        if close_write:
+            s.shutdown(socket.SHUT_WR)
         out = b""
         try:
             while True:
@@ -243,6 +245,6 @@ def raw_request(port, data, timeout=5, read_all=True):
                 out += chunk
                 if not read_all:
                     break
-        except socket.timeout:
+        except (socket.timeout, ConnectionResetError):
             pass
         return out

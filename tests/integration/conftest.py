@@ -69,8 +69,11 @@ def start_proxy(tmp_path):
     started = []
 
     def start(config, env=None, log_dir=None):
-        port = free_port()
-        p = Proxy(tmp_path, config.replace("{port}", str(port)), port, env=env, log_dir=log_dir)
+        port, tls_port = free_port(), free_port()
+        text = config.replace("{port}", str(port)).replace("{tls_port}", str(tls_port))
+        wait = port if "{port}" in config else tls_port
+        p = Proxy(tmp_path, text, wait, env=env, log_dir=log_dir)
+        p.port, p.tls_port = port, tls_port
         started.append(p)
         return p
 
