@@ -13,6 +13,7 @@
  * saves the session (PEM) the server gave, --sess-in offers a saved one.
  * Exit status: 0 on success, 1 on a connection or handshake failure (the
  * OpenSSL errors on stderr), 2 on a usage error. */
+#include "tls/group_name.h"
 #include "tls/pq/provider.h"
 
 #include <arpa/inet.h>
@@ -248,37 +249,13 @@ static int configure_ssl(SSL *ssl, const struct opts *o)
     return 0;
 }
 
-/* The negotiated group's name: X25519MLKEM768 for the hybrid, OpenSSL's name
- * for the others (X25519, secp256r1, ...). */
-static void group_name(SSL *ssl, char *out, size_t cap)
-{
-    int nid = SSL_get_session(ssl) != NULL ? SSL_get_negotiated_group(ssl) : 0;
-    const char *name, *sn;
-
-    if (nid == 0) {
-        snprintf(out, cap, "none");
-        return;
-    }
-    name = SSL_group_to_name(ssl, nid);
-    sn = (nid & TLSEXT_nid_unknown) == 0 ? OBJ_nid2sn(nid) : NULL;
-    /* libssl calls X25519 "x25519"; prefer the object name's spelling. */
-    if (name != NULL && sn != NULL && strcasecmp(name, sn) == 0)
-        name = sn;
-    if (name != NULL)
-        snprintf(out, cap, "%s", name);
-    else if ((nid & TLSEXT_nid_unknown) != 0)
-        snprintf(out, cap, "0x%04x", nid & 0xffff);
-    else
-        snprintf(out, cap, "%s", sn != NULL ? sn : "unknown");
-}
-
 static void print_summary(SSL *ssl)
 {
     const unsigned char *alpn = NULL;
     unsigned alpn_len = 0;
     char group[64];
 
-    group_name(ssl, group, sizeof(group));
+    tls_group_name(ssl, group, sizeof(group));
     SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
     printf("version=%s group=%s alpn=%.*s resumed=%d\n", SSL_get_version(ssl), group,
            alpn_len ? (int)alpn_len : 1, alpn_len ? (const char *)alpn : "-",

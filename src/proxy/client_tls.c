@@ -9,6 +9,7 @@
 #include "core/worker.h"
 #include "log/log.h"
 #include "proxy/exchange.h"
+#include "tls/group_name.h"
 #include "tls/sni_table.h"
 
 int client_tls_start(struct client *c, struct tls_sni_table *table)
@@ -99,11 +100,30 @@ static enum tls_failure classify(struct client_tls *t, const char **reason)
     return TLS_FAIL_HANDSHAKE;
 }
 
+/* What was negotiated, for the debug log (which group a browser chose). */
+static void log_done(struct client *c)
+{
+    struct client_tls *t = c->tlsc;
+    char peer[64], group[64];
+    peer_text(c, peer, sizeof(peer));
+    tls_group_name(t->io.ssl, group, sizeof(group));
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(t->io.ssl, &alpn, &alpn_len);
+    log_debug("TLS handshake done peer=%s sni=\"%s\" version=%s cipher=%s group=%s alpn=%.*s "
+              "resumed=%s mtls=%s",
+              peer, t->hello.sni, SSL_get_version(t->io.ssl), SSL_get_cipher_name(t->io.ssl), group,
+              alpn_len ? (int)alpn_len : 1, alpn_len ? (const char *)alpn : "-",
+              SSL_session_reused(t->io.ssl) ? "true" : "false", t->hello.mtls ? "true" : "false");
+}
+
 int client_tls_step(struct client *c)
 {
     struct client_tls *t = c->tlsc;
     int r = tls_io_handshake(&t->io);
     if (r == 1) {
+        if (log_enabled(LOG_DEBUG))
+            log_done(c);
         t->done = true;
         t->hello.table = NULL;
         sni_table_unref(t->table);
