@@ -20,6 +20,7 @@
 #include "core/worker.h"
 #include "log/log.h"
 #include "tls/cert_store.h"
+#include "tls/client.h"
 #include "tls/server.h"
 #include "tls/sni_table.h"
 #include "tls/tickets.h"
@@ -100,13 +101,6 @@ static void log_startup(const struct cfg *c)
                  (unsigned long long)c->connection_handling_timeout_s);
     if (c->request_max_body_size == 0)
         log_warn("request_max_body_size is unlimited");
-    for (size_t i = 0; i < c->n_apps; i++)
-        for (size_t j = 0; j < c->apps[i].n_routes; j++)
-            for (size_t k = 0; k < c->apps[i].routes[j].n_upstreams; k++)
-                if (c->apps[i].routes[j].upstreams[k].tls)
-                    log_warn("Upstream https://%s: TLS to upstreams is not supported by this "
-                             "build yet; requests routed to it get 502",
-                             c->apps[i].routes[j].upstreams[k].location);
 }
 
 /* The config file as last loaded, to ignore events that change nothing. */
@@ -285,7 +279,7 @@ int supervisor_run(const struct cli_options *o)
     }
     log_info("Start rpxy service with dynamic config reloader");
     log_startup(cfg);
-    if (tls_server_init() < 0) {
+    if (tls_server_init() < 0 || tls_client_init() < 0) {
         log_error("rpxy service exited: cannot set up TLS");
         cfg_free(cfg);
         free(wf.text);
@@ -414,6 +408,7 @@ int supervisor_run(const struct cli_options *o)
     lset_unref(last_ls);
     sni_table_unref(last_tls);
     cert_store_free();
+    tls_client_free();
     tls_server_free();
     if (ifd >= 0)
         close(ifd);

@@ -4,6 +4,9 @@
 #include "proxy/exchange.h"
 
 #include "proxy/client_tls.h"
+#include "tls/client.h"
+#include "tls/group_name.h"
+#include <openssl/err.h>
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -244,15 +247,16 @@ static int attach_upstream(struct exchange *ex, bool fresh_only)
         return -1;
     const struct sockaddr *sa = (const struct sockaddr *)&addrs->addr[0];
     struct upstream_conn *uc = NULL;
+    const char *tls_name = ex->up->cfg->tls ? ex->up->cfg->host : NULL;
     if (!fresh_only)
-        uc = upstream_pool_take(ex->c->w->pool, sa, addrs->len[0]);
+        uc = upstream_pool_take(ex->c->w->pool, sa, addrs->len[0], tls_name);
     if (uc) {
         uc->connected = true;
         ex->phase = EX_SENDING;
         loop_timer_set(ex->c->w->loop, &ex->timer, ex->rt->cfg->upstream_response_timeout_s * 1000,
                        on_timeout);
     } else {
-        uc = upstream_connect(ex->c->w->pool, sa, addrs->len[0]);
+        uc = upstream_connect(ex->c->w->pool, sa, addrs->len[0], tls_name);
         if (!uc)
             return -1;
         ex->phase = EX_CONNECTING;
@@ -545,11 +549,6 @@ void exchange_start(struct client *c, const struct h1_request *req, const struct
         h1_chunked_init(&ex->req_chunk, CHUNK_EXT_MAX, CHUNK_TRAILER_MAX);
     ex->req_done =
         req->body == H1_BODY_NONE || (req->body == H1_BODY_LENGTH && ex->req_remaining == 0);
-    if (ex->up->cfg->tls) {
-        reject(ex, 502, "Failed to get response from backend: TLS upstreams are not supported yet",
-               !ex->replayable);
-        return;
-    }
     if (attach_upstream(ex, false) < 0) {
         reject(ex, 502, "Failed to get response from backend: cannot connect", !ex->replayable);
         return;
@@ -606,6 +605,25 @@ static void upstream_failed(struct exchange *ex, const char *why)
         exchange_abort(ex, 0, NULL);
     else
         exchange_abort(ex, 502, why);
+}
+
+/* Writes to the upstream (plain or TLS). Returns bytes taken, IO_AGAIN or
+ * IO_ERROR. */
+static ssize_t upstream_write(struct upstream_conn *uc, const struct iovec *iov, int niov)
+{
+    if (uc->tls) {
+        bool blocked;
+        ssize_t w = tls_io_writev(uc->tls, iov, niov, &blocked);
+        return w == 0 && blocked ? IO_AGAIN : w;
+    }
+    ssize_t w;
+    do
+        w = niov == 1 ? send(uc->io.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
+                      : writev(uc->io.fd, iov, niov);
+    while (w < 0 && errno == EINTR);
+    if (w < 0)
+        return errno == EAGAIN ? IO_AGAIN : IO_ERROR;
+    return w;
 }
 
 /* Request body: client -> upstream. Returns true on progress. */
@@ -676,13 +694,10 @@ static bool pump_request(struct exchange *ex)
             iov[niov++] = (struct iovec){ buf_data(&ex->up_out), ex->up_out.len };
         if (direct)
             iov[niov++] = (struct iovec){ buf_data(&c->in), direct };
-        ssize_t w;
-        do
-            w = niov == 1 ? send(uc->io.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
-                          : writev(uc->io.fd, iov, niov);
-        while (w < 0 && errno == EINTR);
+        ssize_t w = upstream_write(uc, iov, niov);
+        bool blocked = uc->tls && tls_io_has_pending(uc->tls);
         if (w < 0) {
-            if (errno == EAGAIN) {
+            if (w == IO_AGAIN) {
                 uc->can_write = false;
                 loop_want_out(c->w->loop, &uc->io, true);
             } else {
@@ -691,7 +706,7 @@ static bool pump_request(struct exchange *ex)
             }
         } else {
             size_t done = (size_t)w;
-            if (done < ex->up_out.len + direct) {
+            if (done < ex->up_out.len + direct || blocked) {
                 uc->can_write = false;
                 loop_want_out(c->w->loop, &uc->io, true);
             } else if (uc->io.events & EPOLLOUT) {
@@ -732,9 +747,11 @@ static bool pump_request(struct exchange *ex)
                 progress = true;
             } else if (r == 0) {
                 c->read_eof = true;
-                if (ex->phase == EX_TUNNEL)
+                if (ex->phase == EX_TUNNEL) {
+                    if (uc->tls)
+                        tls_io_close_notify(uc->tls);
                     shutdown(uc->io.fd, SHUT_WR);
-                else if (!ex->req_done) {
+                } else if (!ex->req_done) {
                     exchange_abort(ex, 0, NULL); /* client gave up mid-body */
                     return false;
                 }
@@ -758,12 +775,23 @@ static int read_upstream(struct exchange *ex)
         return -2;
     size_t room = buf_room(&uc->in);
     ssize_t r;
+    if (uc->tls) {
+        bool drained;
+        r = tls_io_read(uc->tls, buf_data(&uc->in) + uc->in.len, room, &drained);
+        if (r == IO_AGAIN || (drained && !uc->rdhup))
+            uc->can_read = false;
+        if (r > 0) {
+            uc->in.len += (size_t)r;
+            return 1;
+        }
+        return r == 0 ? -1 : r == IO_AGAIN ? 0 : -2;
+    }
     do
         r = recv(uc->io.fd, buf_data(&uc->in) + uc->in.len, room, 0);
     while (r < 0 && errno == EINTR);
     if (r > 0) {
         uc->in.len += (size_t)r;
-        if ((size_t)r < room)
+        if ((size_t)r < room && !uc->rdhup)
             uc->can_read = false;
         return 1;
     }
@@ -1007,24 +1035,71 @@ static bool response_complete(const struct exchange *ex)
     }
 }
 
+/* Advances the TLS handshake with the upstream. Returns 1 done, 0 waiting,
+ * -1 failed (the exchange is aborted with 502). */
+static int upstream_handshake(struct exchange *ex)
+{
+    struct upstream_conn *uc = ex->uc;
+    int r = tls_io_handshake(uc->tls);
+    if (r == 1) {
+        uc->tls_done = true;
+        if (log_enabled(LOG_DEBUG)) {
+            char group[64];
+            tls_group_name(uc->tls->ssl, group, sizeof(group));
+            log_debug("Upstream TLS handshake done: %s version=%s group=%s resumed=%s",
+                      uc->tls_name, SSL_get_version(uc->tls->ssl), group,
+                      SSL_session_reused(uc->tls->ssl) ? "true" : "false");
+        }
+        return 1;
+    }
+    if (r == IO_AGAIN) {
+        if (uc->tls->drained)
+            uc->can_read = false;
+        if (tls_io_has_pending(uc->tls)) {
+            uc->can_write = false;
+            loop_want_out(ex->c->w->loop, &uc->io, true);
+        }
+        return 0;
+    }
+    char why[512];
+    const char *verify = tls_client_verify_error(uc->tls->ssl);
+    unsigned long e = ERR_peek_last_error();
+    snprintf(why, sizeof(why),
+             "Failed to get response from backend: TLS handshake with %s failed: %s", uc->tls_name,
+             verify         ? verify
+             : e            ? ERR_reason_error_string(e)
+             : uc->tls->eof ? "connection closed by the upstream"
+                            : "connection error");
+    ERR_clear_error();
+    exchange_abort(ex, 502, why);
+    return -1;
+}
+
 static bool check_connected(struct exchange *ex)
 {
     struct upstream_conn *uc = ex->uc;
-    if (ex->phase != EX_CONNECTING || !uc->can_write)
+    if (ex->phase != EX_CONNECTING)
         return false;
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(uc->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-    if (err) {
-        char why[160];
-        snprintf(why, sizeof(why), "Failed to get response from backend: connect: %s",
-                 strerror(err));
-        exchange_abort(ex, 502, why);
-        return false;
+    if (!uc->connected) {
+        if (!uc->can_write)
+            return false;
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(uc->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+            err = errno;
+        if (err) {
+            char why[160];
+            snprintf(why, sizeof(why), "Failed to get response from backend: connect: %s",
+                     strerror(err));
+            exchange_abort(ex, 502, why);
+            return false;
+        }
+        uc->connected = true;
+        loop_want_out(ex->c->w->loop, &uc->io, false); /* connected: writable until EAGAIN */
+        uc->can_read = true;
     }
-    uc->connected = true;
-    loop_want_out(ex->c->w->loop, &uc->io, false); /* connected: writable until EAGAIN */
+    if (uc->tls && !uc->tls_done && upstream_handshake(ex) != 1)
+        return false;
     ex->phase = EX_SENDING;
     loop_timer_set(ex->c->w->loop, &ex->timer, ex->rt->cfg->upstream_response_timeout_s * 1000,
                    on_timeout);

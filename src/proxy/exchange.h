@@ -42,6 +42,7 @@ struct client {
     struct buf out;             /* bytes for the client: heads, synthetic responses */
     bool can_read, can_write;
     bool read_eof;  /* the client closed its sending side */
+    bool rdhup;     /* epoll saw the peer's FIN: read until 0 even after a short read */
     bool closing;   /* close once `out` is flushed */
     bool lingering; /* half-closed after an error: discarding input until EOF */
     bool dead;      /* closed; freed after this loop pass */

@@ -94,6 +94,8 @@ static void on_io(struct loop *loop, struct loop_io *io, uint32_t events)
     struct client *c = container_of(io, struct client, io);
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->can_read = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->rdhup = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         c->can_write = true;
     client_drive(c);
@@ -250,7 +252,7 @@ ssize_t client_recv(struct client *c, void *p, size_t room)
     if (c->tlsc) {
         bool drained;
         n = tls_io_read(&c->tlsc->io, p, room, &drained);
-        if (drained)
+        if (n == IO_AGAIN || (drained && !c->rdhup))
             c->can_read = false;
         if (tls_io_has_pending(&c->tlsc->io) && c->can_write) {
             c->can_write = false;
@@ -262,7 +264,7 @@ ssize_t client_recv(struct client *c, void *p, size_t room)
         n = recv(c->io.fd, p, room, 0);
     while (n < 0 && errno == EINTR);
     if (n > 0) {
-        if ((size_t)n < room)
+        if ((size_t)n < room && !c->rdhup)
             c->can_read = false; /* drained: edge-triggered epoll reports new data */
         return n;
     }

@@ -4,6 +4,7 @@
 #include <sys/epoll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "config/config.h"
 #include "core/worker.h"
 #include "proxy/runtime.h"
+#include "tls/client.h"
 
 #define POOL_BUCKETS 64
 
@@ -22,14 +24,18 @@ struct pool_bucket {
 struct upstream_pool {
     struct worker *w;
     struct pool_bucket buckets[POOL_BUCKETS];
+    /* the last TLS session per bucket, to resume the next handshake */
+    struct tls_session_slot sessions[POOL_BUCKETS];
 };
 
-static size_t addr_bucket(const struct sockaddr *a, socklen_t len)
+static size_t addr_bucket(const struct sockaddr *a, socklen_t len, const char *tls_name)
 {
     uint64_t h = 1469598103934665603ull;
     const unsigned char *p = (const unsigned char *)a;
     for (socklen_t i = 0; i < len; i++)
         h = (h ^ p[i]) * 1099511628211ull;
+    for (const char *c = tls_name; c && *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ull;
     return (size_t)(h % POOL_BUCKETS);
 }
 
@@ -46,6 +52,8 @@ void upstream_pool_free(struct upstream_pool *p)
     if (!p)
         return;
     upstream_pool_close_all(p);
+    for (size_t i = 0; i < POOL_BUCKETS; i++)
+        SSL_SESSION_free(p->sessions[i].session);
     free(p);
 }
 
@@ -81,6 +89,11 @@ void upstream_conn_close(struct upstream_pool *p, struct upstream_conn *uc)
     uc->owner = NULL;
     uc->in.len = 0;
     buf_release(&uc->in);
+    if (uc->tls) {
+        tls_io_free(uc->tls);
+        free(uc->tls);
+        uc->tls = NULL;
+    }
     /* freed after this loop pass: an event for it may still be queued */
     struct deferred_free *df = malloc(sizeof(*df));
     if (!df) {
@@ -104,6 +117,8 @@ static void on_io(struct loop *loop, struct loop_io *io, uint32_t events)
     struct upstream_conn *uc = container_of(io, struct upstream_conn, io);
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         uc->can_read = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        uc->rdhup = true;
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
         uc->can_write = true;
     if (uc->owner) {
@@ -124,12 +139,19 @@ static void on_idle_timeout(struct loop *loop, struct loop_timer *t)
     upstream_conn_close(uc->pool, uc);
 }
 
-struct upstream_conn *upstream_pool_take(struct upstream_pool *p, const struct sockaddr *addr,
-                                         socklen_t len)
+static bool same_tls(const struct upstream_conn *uc, const char *tls_name)
 {
-    struct pool_bucket *b = &p->buckets[addr_bucket(addr, len)];
+    if (!tls_name)
+        return !uc->tls;
+    return uc->tls && strcmp(uc->tls_name, tls_name) == 0;
+}
+
+struct upstream_conn *upstream_pool_take(struct upstream_pool *p, const struct sockaddr *addr,
+                                         socklen_t len, const char *tls_name)
+{
+    struct pool_bucket *b = &p->buckets[addr_bucket(addr, len, tls_name)];
     for (struct upstream_conn *uc = b->head; uc; uc = uc->idle_next) {
-        if (uc->addr_len == len && memcmp(&uc->addr, addr, len) == 0) {
+        if (uc->addr_len == len && memcmp(&uc->addr, addr, len) == 0 && same_tls(uc, tls_name)) {
             unlink_idle(p, uc);
             uc->reused = true;
             return uc;
@@ -138,8 +160,24 @@ struct upstream_conn *upstream_pool_take(struct upstream_pool *p, const struct s
     return NULL;
 }
 
+/* Sets up the client side of TLS on a new connection. */
+static int start_tls(struct upstream_pool *p, struct upstream_conn *uc, int fd,
+                     const char *tls_name)
+{
+    snprintf(uc->tls_name, sizeof(uc->tls_name), "%s", tls_name);
+    uc->tls = calloc(1, sizeof(*uc->tls));
+    SSL *ssl = uc->tls ? tls_client_ssl_new(tls_name, &p->sessions[uc->bucket]) : NULL;
+    if (!ssl || tls_io_attach(uc->tls, ssl, fd) < 0) {
+        free(uc->tls);
+        uc->tls = NULL;
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
 struct upstream_conn *upstream_connect(struct upstream_pool *p, const struct sockaddr *addr,
-                                       socklen_t len)
+                                       socklen_t len, const char *tls_name)
 {
     int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -161,10 +199,20 @@ struct upstream_conn *upstream_connect(struct upstream_pool *p, const struct soc
     uc->pool = p;
     memcpy(&uc->addr, addr, len);
     uc->addr_len = len;
-    uc->bucket = addr_bucket(addr, len);
+    uc->bucket = addr_bucket(addr, len, tls_name);
+    if (tls_name && start_tls(p, uc, fd, tls_name) < 0) {
+        close(fd);
+        free(uc);
+        errno = ENOMEM;
+        return NULL;
+    }
     if (loop_add(p->w->loop, &uc->io, fd, on_io, true) < 0) { /* connect completes as writable */
         int saved = errno;
         close(fd);
+        if (uc->tls) {
+            tls_io_free(uc->tls);
+            free(uc->tls);
+        }
         free(uc);
         errno = saved;
         return NULL;

@@ -12,18 +12,23 @@
 
 #include "core/buf.h"
 #include "core/loop.h"
+#include "net/tls_io.h"
 
 #define UPSTREAM_IDLE_PER_KEY 256
 
 struct worker;
 struct upstream_pool;
 
-/* An upstream TCP connection; owned by an exchange while in use, by the pool
- * while idle. */
+/* An upstream TCP connection (plain or TLS); owned by an exchange while in
+ * use, by the pool while idle. */
 struct upstream_conn {
     struct loop_io io;
+    struct tls_io *tls; /* NULL for plain TCP */
+    bool tls_done;      /* handshake complete */
+    char tls_name[256]; /* the name verified (and sent as SNI unless an IP) */
     struct buf in;
     bool can_read, can_write;
+    bool rdhup; /* epoll saw the peer's FIN: read until 0 even after a short read */
     bool connected;
     bool reused; /* came from the pool */
     struct sockaddr_storage addr;
@@ -39,14 +44,17 @@ struct upstream_conn {
 struct upstream_pool *upstream_pool_new(struct worker *w);
 void upstream_pool_free(struct upstream_pool *p);
 
-/* Takes an idle connection to addr, or returns NULL. */
+/* Takes an idle connection to addr (TLS with tls_name verified, or plain
+ * when tls_name is NULL), or returns NULL. */
 struct upstream_conn *upstream_pool_take(struct upstream_pool *p, const struct sockaddr *addr,
-                                         socklen_t len);
+                                         socklen_t len, const char *tls_name);
 
-/* Starts a non-blocking connect to addr. Returns the connection (connecting;
- * on_event will report writability) or NULL with errno set. */
+/* Starts a non-blocking connect to addr, with TLS toward tls_name unless it
+ * is NULL (the handshake is the caller's: tls_io_handshake once connected).
+ * Returns the connection (connecting; on_event will report writability) or
+ * NULL with errno set. */
 struct upstream_conn *upstream_connect(struct upstream_pool *p, const struct sockaddr *addr,
-                                       socklen_t len);
+                                       socklen_t len, const char *tls_name);
 
 /* Hands a connection with no pending bytes back to the pool as idle, or
  * closes it when the pool for that address is full. */

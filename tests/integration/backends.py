@@ -45,6 +45,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def _handle(self):
+        if hasattr(self.connection, "session_reused"):
+            self.server.tls_seen.append(self.connection.session_reused)
         body = self._body()
         self.server.requests.append((self.command, self.path, list(self.headers.items()), body))
         url = urlsplit(self.path)
@@ -113,12 +115,21 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class EchoBackend:
-    def __init__(self, name="b0"):
+    """An HTTP/1.1 backend answering with what it received (JSON); with
+    tls_context (an ssl.SSLContext for the server side) it speaks HTTPS and
+    records each connection's SNI and whether its session was resumed."""
+
+    def __init__(self, name="b0", tls_context=None):
         self.port = free_port()
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
         self.server.daemon_threads = True
         self.server.name = name
         self.server.requests = []
+        self.server.tls_seen = []  # (sni, session_reused) per request
+        self.snis = []
+        if tls_context:
+            tls_context.sni_callback = lambda sock, name, ctx: self.snis.append(name)
+            self.server.socket = tls_context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -2,6 +2,7 @@
 intermediate, server and client leaves, with the key types and encodings
 the proxy must read (SPEC 8.1)."""
 import datetime
+import ipaddress
 import os
 
 from cryptography import x509
@@ -81,7 +82,7 @@ def make_ca(cn="rpxy test CA", issuer=None, kind="ec", ski=True):
     return Cert(b.sign(signer, _sign_hash(signer)), key)
 
 
-def make_leaf(issuer, names=(), client=False, kind="ec", expired=False, cn=None):
+def make_leaf(issuer, names=(), client=False, kind="ec", expired=False, cn=None, ips=()):
     key = new_key(kind)
     before, after = (NOW - 10 * DAY, NOW - DAY) if expired else (NOW - DAY, NOW + 30 * DAY)
     b = (x509.CertificateBuilder().subject_name(_name(cn or (names[0] if names else "client")))
@@ -94,9 +95,10 @@ def make_leaf(issuer, names=(), client=False, kind="ec", expired=False, cn=None)
              critical=False)
          .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
              issuer.key.public_key()), critical=False))
-    if names:
-        b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]),
-                            critical=False)
+    if names or ips:
+        sans = [x509.DNSName(n) for n in names]
+        sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in ips]
+        b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     return Cert(b.sign(issuer.key, _sign_hash(issuer.key)), key)
 
 

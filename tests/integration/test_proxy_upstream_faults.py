@@ -162,3 +162,28 @@ def test_request_with_body_is_not_replayed(start_proxy):
     assert out.startswith(b"HTTP/1.1 502 "), "a request with a body is never sent twice"
     assert b.accepted == 1
     b.stop()
+
+
+def test_response_ending_with_its_fin_in_the_same_segment_ends_promptly(start_proxy):
+    # the whole close-delimited response and the FIN arrive in one epoll edge:
+    # the proxy must still see the end (it once took a short read as "drained")
+    import socket
+
+    def answer(conn):
+        read_head(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it")
+        conn.shutdown(socket.SHUT_WR)
+
+    be = RawBackend(answer)
+    p = start_proxy(config(be.port))
+    for _ in range(20):
+        with socket.create_connection(("127.0.0.1", p.port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.1\r\n" + H + b"\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)  # socket.timeout here means the proxy hung
+                if not chunk:
+                    break
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"all of it")
+    be.stop()
