@@ -9,12 +9,20 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
-for port in 8080 8081 8082; do
+for port in 8080 8081 8082 8443; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "make run: port $port is already in use; stop what uses it first" >&2
     exit 1
   fi
 done
+# a self-signed certificate for the HTTPS port (made once)
+if [ ! -s build/quickstart/localhost.key ]; then
+  mkdir -p build/quickstart
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+    -keyout build/quickstart/localhost.key -out build/quickstart/localhost.crt 2>/dev/null
+  chmod 600 build/quickstart/localhost.key
+fi
 /usr/bin/python3 -m http.server 8081 --bind 127.0.0.1 --directory examples/www >/dev/null 2>&1 &
 pids+=($!)
 "$build/bench-backend" 127.0.0.1:8082 >/dev/null 2>&1 &
@@ -30,9 +38,13 @@ for _ in $(seq 50); do
 done
 cat <<TXT
 
-rpxy is running on http://localhost:8080 (config: $config). Try:
+rpxy is running on http://localhost:8080 and https://localhost:8443
+(config: $config). Try:
 
   curl -i http://localhost:8080/                 # the file server, through rpxy
+  curl -ik https://localhost:8443/               # the same over TLS (self-signed)
+  $build/pq-client localhost 8443 --sni localhost --get /   # post-quantum key exchange:
+                                                 # prints group=X25519MLKEM768
   curl -i http://localhost:8080/api/hello        # /api -> /v1 on the hello server
   curl -i -H 'Host: unknown.example' http://localhost:8080/   # 503: no such app
   curl -i http://localhost:8080/ -H 'Transfer-Encoding: chunked' -H 'Content-Length: 1'  # 400

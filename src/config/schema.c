@@ -159,7 +159,8 @@ static const struct cfg_key tls_keys[] = {
     STR(struct cfg_tls, "tls_cert_path", cert_path, NULL,
         "PEM certificate chain, leaf first. Required unless `acme = true`."),
     STR(struct cfg_tls, "tls_cert_key_path", key_path, NULL,
-        "PEM private key (PKCS#8 or PKCS#1 RSA). Required unless `acme = true`."),
+        "PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted). Required unless "
+        "`acme = true`."),
     { .name = "https_redirection",
       .kind = CFG_K_BOOL,
       .offset = offsetof(struct cfg_tls, https_redirection),
@@ -170,7 +171,7 @@ static const struct cfg_key tls_keys[] = {
               "both `listen_port` and `listen_port_tls` are." },
     STR(struct cfg_tls, "client_ca_cert_path", client_ca_cert_path, NULL,
         "PEM CA certificates; when set, clients must present a certificate they issued "
-        "(mutual TLS)."),
+        "(mutual TLS; no session resumption for the app)."),
     BOOL(struct cfg_tls, "acme", acme, 0,
          "Obtain the certificate with ACME TLS-ALPN-01 (needs [experimental.acme]; no cert "
          "paths then)."),
