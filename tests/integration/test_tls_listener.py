@@ -208,3 +208,21 @@ def test_keep_alive_and_large_bodies_over_tls(pki, backend, start_proxy):
         while len(rest) < n:
             rest += s.recv(65536)
         assert json.loads(rest)["body"] == body.decode()
+
+
+def test_max_clients_counts_tls_connections_after_their_handshake(pki, backend, start_proxy):
+    p = start_proxy(two_apps(pki, backend, extra_global="max_clients = 1"))
+    # a connection still in its handshake does not take the only slot ...
+    handshaking = socket.create_connection(("127.0.0.1", p.tls_port))
+    handshaking.sendall(tlsclient.client_hello("a.test")[:50])
+    time.sleep(0.2)
+    with tlsclient.connect(p.tls_port, "a.test", tlsclient.context()) as s:
+        assert tlsclient.request(s, "/", close=False).status == 200
+        # ... an established one does: the next is closed after its handshake
+        refused = tlsclient.connect(p.tls_port, "b.test", tlsclient.context())
+        assert tlsclient.request(refused, "/").raw == b""
+        refused.close()
+    handshaking.close()
+    time.sleep(0.2)
+    r, _ = tlsclient.get(p.tls_port, "b.test")
+    assert r.status == 200
