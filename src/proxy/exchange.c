@@ -687,7 +687,8 @@ static bool pump_request(struct exchange *ex)
         direct = c->in.len < ex->req_remaining ? c->in.len : (size_t)ex->req_remaining;
     if (ex->phase == EX_TUNNEL)
         direct = c->in.len;
-    if ((ex->up_out.len || direct) && uc->can_write) {
+    bool tls_pending = uc->tls && tls_io_has_pending(uc->tls); /* ciphertext to flush */
+    if ((ex->up_out.len || direct || tls_pending) && uc->can_write) {
         struct iovec iov[2];
         int niov = 0;
         if (ex->up_out.len)

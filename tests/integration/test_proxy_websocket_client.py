@@ -64,3 +64,35 @@ upstream = [{{ location = "127.0.0.1:{port}" }}]
     assert state["path"] == "/ws/room1"
     p.wait_log(r"GET /chat/room1 HTTP/1\.1 -- 101 Switching Protocols")
     stop()
+
+
+def test_secure_websocket_through_the_tls_listener(tmp_path, start_proxy):
+    # wss:// from the client, TLS terminated by the proxy, ws:// to the backend
+    import ssl
+
+    import certs
+    ca = certs.make_ca()
+    crt, key = certs.make_leaf(ca, ["localhost"]).write(str(tmp_path), "localhost")
+    port = free_port()
+    state, stop = start_ws_server(port)
+    p = start_proxy(f"""
+listen_port_tls = {{tls_port}}
+listen_address_v4 = "127.0.0.1"
+[apps.app]
+server_name = "localhost"
+tls = {{ tls_cert_path = "{crt}", tls_cert_key_path = "{key}" }}
+reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:{port}" }}] }}]
+""")
+    ctx = ssl.create_default_context(cafile=certs.write_ca(ca, str(tmp_path)))
+
+    async def client():
+        async with websockets.connect(f"wss://localhost:{p.tls_port}/live", ssl=ctx,
+                                      max_size=None) as ws:
+            for message in ("hello", b"\x00\x01", "y" * 2_000_000):
+                await ws.send(message)
+                assert await ws.recv() == message
+            await ws.close()
+
+    asyncio.run(client())
+    assert state["path"] == "/live"
+    stop()
