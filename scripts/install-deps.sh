@@ -12,6 +12,8 @@ packages=(
   # tests: Debian's python3 with pytest, and real clients
   python3 python3-pytest python3-websockets python3-cryptography curl ca-certificates
   nghttp2-client openssl
+  # TLS end-to-end tests: Chromium (offers X25519MLKEM768), certutil for its trust store, testssl.sh
+  chromium libnss3-tools testssl.sh
   # constant-time check of ML-KEM (memcheck)
   valgrind
   # format check
