@@ -5,7 +5,9 @@
 #   bench/run.sh --callgrind  user-space instructions per request (valgrind)
 #   bench/run.sh --strace     system calls per request (strace -c -f)
 #   bench/run.sh --memory     RSS with 10,000 idle keep-alive client connections
-#   bench/run.sh --all        all four, one after the other
+#   bench/run.sh --tls        TLS 1.3: keep-alive, full and resumed handshakes,
+#                             X25519MLKEM768 against X25519 (build/tls-load)
+#   bench/run.sh --all        all five, one after the other
 #
 # Each proxy runs one worker pinned to CPU 1; the backend (build/bench-backend)
 # and the load generator run on CPU 0. See bench/README.md for the method and
@@ -19,7 +21,7 @@ ROOT=$(dirname "$BENCH_DIR")
 
 usage() {
     cat <<'TXT'
-usage: bench/run.sh [--callgrind | --strace | --memory | --all]
+usage: bench/run.sh [--callgrind | --strace | --memory | --tls | --all]
 
   (no option)   requests/s, p99 latency and CPU time per request under
                 wrk -t1 -c64, median of BENCH_ROUNDS interleaved rounds
@@ -28,10 +30,15 @@ usage: bench/run.sh [--callgrind | --strace | --memory | --all]
   --strace      system calls per request (strace -c -f, BENCH_REQUESTS
                 requests at BENCH_CONNS connections)
   --memory      RSS growth with BENCH_IDLE_CONNS idle keep-alive connections
+  --tls         TLS 1.3 with one ECDSA P-256 certificate for all three, driven
+                by build/tls-load: HTTP/1.1 keep-alive, a new connection per
+                request with full and with resumed handshakes, and rpxy's
+                full handshakes with X25519MLKEM768; proxy CPU per request,
+                median of BENCH_ROUNDS interleaved rounds
   --all         all of the above
 
 Environment (defaults in brackets):
-  BENCH_DURATION [10]   seconds per wrk measurement
+  BENCH_DURATION [10]   seconds per wrk (or tls-load) measurement
   BENCH_ROUNDS [3]      interleaved rounds (the median is reported)
   BENCH_WARMUP [2]      seconds of wrk before each measurement
   BENCH_CONNS [64]      client connections
@@ -52,6 +59,9 @@ Environment (defaults in brackets):
                         adds (X-Forwarded-For/-Proto/-Port, X-Real-IP); 0: not
   BENCH_NO_INSTALL=1    do not install missing packages
   BENCH_KEEP=1          keep the work directory (configs, logs, raw outputs)
+  BENCH_TLS_SCENARIOS ["keepalive full resume pq"]  which --tls scenarios
+  BENCH_TLS_HOST [bench.test]  certificate name, SNI and Host of --tls
+  BENCH_TLS_INMEM [1000] in-memory handshakes of the OpenSSL reference (0: none)
 TXT
 }
 
@@ -62,7 +72,8 @@ while [ $# -gt 0 ]; do
     --strace) modes+=(strace) ;;
     --memory) modes+=(memory) ;;
     --throughput) modes+=(throughput) ;;
-    --all) modes+=(throughput callgrind strace memory) ;;
+    --tls) modes+=(tls) ;;
+    --all) modes+=(throughput callgrind strace memory tls) ;;
     -h | --help)
         usage
         exit 0
@@ -96,15 +107,22 @@ BUSY_LIMIT=${BENCH_BUSY_LIMIT:-10}
 PEER_HEADERS=${BENCH_PEER_HEADERS:-1}
 RETRIES=${BENCH_RETRIES:-2}
 KEEP=${BENCH_KEEP:-0}
+TLS_SCENARIOS=${BENCH_TLS_SCENARIOS:-keepalive full resume pq}
+TLS_HOST=${BENCH_TLS_HOST:-bench.test}
+TLS_INMEM=${BENCH_TLS_INMEM:-1000}
 
 for v in DURATION ROUNDS WARMUP CONNS REQUESTS IDLE_CONNS PORT_BASE PROXY_CPU LOAD_CPU BODY_SIZE RPXY_WAIT \
-    QUIET_WAIT BUSY_LIMIT PEER_HEADERS RETRIES; do
+    QUIET_WAIT BUSY_LIMIT PEER_HEADERS RETRIES TLS_INMEM; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number, not '${!v}'"
 done
 [ "$ROUNDS" -ge 1 ] && [ "$DURATION" -ge 1 ] && [ "$CONNS" -ge 1 ] || die "BENCH_ROUNDS, BENCH_DURATION and BENCH_CONNS must be at least 1"
 for t in $TARGETS; do
     case $t in direct | rpxy | nginx | haproxy) ;; *) die "unknown target '$t' in BENCH_TARGETS" ;; esac
 done
+for s in $TLS_SCENARIOS; do
+    case $s in keepalive | full | resume | pq) ;; *) die "unknown scenario '$s' in BENCH_TLS_SCENARIOS" ;; esac
+done
+[[ $TLS_HOST =~ ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ ]] || die "BENCH_TLS_HOST must be a lower-case DNS name"
 [ "$PROXY_CPU" != "$LOAD_CPU" ] || note "warning: proxy and load share CPU $LOAD_CPU"
 [ "$(nproc --all)" -gt "$PROXY_CPU" ] && [ "$(nproc --all)" -gt "$LOAD_CPU" ] ||
     die "this machine has $(nproc --all) CPUs; set BENCH_PROXY_CPU / BENCH_LOAD_CPU"
@@ -169,11 +187,11 @@ trap 'on_signal TERM 143' TERM
 # ---- packages, limits, build ----
 
 need=(nginx-light\|nginx\|nginx-core\|nginx-full\|nginx-extras haproxy wrk nghttp2-client
-    valgrind strace procps util-linux curl python3 make gcc libc6-dev pkg-config libssl-dev)
+    valgrind strace procps util-linux curl python3 make gcc libc6-dev pkg-config libssl-dev openssl)
 if [ "${BENCH_NO_INSTALL:-0}" != 1 ]; then
     ensure_packages "${need[@]}"
 fi
-for cmd in nginx haproxy wrk h2load taskset curl ps; do
+for cmd in nginx haproxy wrk h2load taskset curl ps openssl; do
     command -v "$cmd" >/dev/null || die "$cmd not found (install it or unset BENCH_NO_INSTALL)"
 done
 NGINX=$(command -v nginx)
@@ -209,6 +227,15 @@ if ! make -s -C "$ROOT" build/rpxy build/bench-backend >"$WORK/make.log" 2>&1; t
             die "cannot build bench-backend"
     fi
 fi
+# The TLS load generator links librpxy.a (our X25519MLKEM768 provider): when
+# the tree does not build, a tls-load built earlier is used if there is one.
+TLS_LOAD_BIN=$ROOT/build/tls-load
+WANT_TLS=0
+[[ " ${modes[*]} " == *" tls "* ]] && WANT_TLS=1
+if [ "$WANT_TLS" = 1 ] && ! make -s -C "$ROOT" build/tls-load >>"$WORK/make.log" 2>&1; then
+    [ -x "$TLS_LOAD_BIN" ] || die "cannot build build/tls-load (log: $WORK/make.log)"
+    note "make could not rebuild build/tls-load; using the one built earlier"
+fi
 
 # The body every check expects: BODY_SIZE bytes from the backend.
 check_http() {
@@ -218,33 +245,74 @@ check_http() {
     [ "$out" = "200 $BODY_SIZE" ]
 }
 
+# check_https PORT: the same over TLS with SNI TLS_HOST, verifying the run's
+# certificate (curl resolves the name to 127.0.0.1 itself).
+check_https() {
+    local out
+    out=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{size_download}' --cacert "$TLS_DIR/cert.pem" \
+        --resolve "$TLS_HOST:$1:127.0.0.1" "https://$TLS_HOST:$1/" 2>/dev/null) || return 1
+    [ "$out" = "200 $BODY_SIZE" ]
+}
+
+# Which configs the proxies start with: "" (plaintext) or "-tls" (--tls).
+VARIANT=""
+check_target() {
+    if [ "$VARIANT" = -tls ]; then check_https "$1"; else check_http "$1"; fi
+}
+
 # ---- configs ----
+
+# rpxy's built-in TLS choices (src/tls/server.c), given to nginx and HAProxy.
+TLS13_SUITES=TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256
+TLS12_CIPHERS=ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305
+TLS_DIR=$WORK/tls
 
 render() {
     local fwd='s| *# @FWD@$||'
     [ "$PEER_HEADERS" = 1 ] || fwd='/# @FWD@$/d'
     sed -e "$fwd" -e "s|@WORK@|$WORK|g" -e "s|@LISTEN@|127.0.0.1:$2|g" -e "s|@PORT@|$2|g" \
         -e "s|@BACKEND@|$BACKEND|g" -e "s|@MAX_CONNS@|$MAX_CONNS|g" -e "s|@NOFILE@|$NOFILE|g" \
+        -e "s|@TLS_HOST@|$TLS_HOST|g" -e "s|@CERT@|$TLS_DIR/cert.pem|g" -e "s|@KEY@|$TLS_DIR/key.pem|g" \
+        -e "s|@PEM@|$TLS_DIR/bundle.pem|g" -e "s|@TLS13_SUITES@|$TLS13_SUITES|g" \
+        -e "s|@TLS12_CIPHERS@|$TLS12_CIPHERS|g" \
         "$BENCH_DIR/conf/$1" >"$WORK/${1%.in}"
 }
 render nginx.conf.in "$(target_port nginx)"
 render haproxy.cfg.in "$(target_port haproxy)"
 render rpxy.toml.in "$(target_port rpxy)"
+# --tls: one self-signed ECDSA P-256 certificate per run for all three, its
+# name the bench host (SAN), and the TLS configs.
+if [ "$WANT_TLS" = 1 ]; then
+    mkdir -p "$TLS_DIR"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=$TLS_HOST" -addext "subjectAltName=DNS:$TLS_HOST" \
+        -keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" >"$TLS_DIR/openssl.log" 2>&1 ||
+        die "cannot make the certificate: $(cat "$TLS_DIR/openssl.log")"
+    cat "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" >"$TLS_DIR/bundle.pem" # HAProxy's crt
+    # nginx's worker (user nobody) reads nothing at run time; the master reads
+    # the key as root
+    chmod 600 "$TLS_DIR/key.pem" "$TLS_DIR/bundle.pem"
+    render nginx-tls.conf.in "$(target_port nginx)"
+    render haproxy-tls.cfg.in "$(target_port haproxy)"
+    render rpxy-tls.toml.in "$(target_port rpxy)"
+fi
 
 # The command line of a proxy (without pinning or wrappers).
 target_cmd() {
     case $1 in
-    rpxy) CMD=("$RPXY_BIN" --config "$WORK/rpxy.toml") ;;
-    nginx) CMD=("$NGINX" -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf") ;;
-    haproxy) CMD=("$HAPROXY" -db -f "$WORK/haproxy.cfg") ;;
+    rpxy) CMD=("$RPXY_BIN" --config "$WORK/rpxy$VARIANT.toml") ;;
+    nginx) CMD=("$NGINX" -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx$VARIANT.conf") ;;
+    haproxy) CMD=("$HAPROXY" -db -f "$WORK/haproxy$VARIANT.cfg") ;;
     esac
 }
 
 # Validate the peers' configs once, so a mistake shows up front.
-has_target nginx && { "$NGINX" -t -q -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf" >"$WORK/nginx-t.log" 2>&1 ||
-    die "nginx rejects its config: $(cat "$WORK/nginx-t.log")"; }
-has_target haproxy && { "$HAPROXY" -c -q -f "$WORK/haproxy.cfg" >"$WORK/haproxy-c.log" 2>&1 ||
-    die "haproxy rejects its config: $(cat "$WORK/haproxy-c.log")"; }
+for v in "" $([ "$WANT_TLS" = 1 ] && echo -tls); do
+    has_target nginx && { "$NGINX" -t -q -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx$v.conf" >"$WORK/nginx-t.log" 2>&1 ||
+        die "nginx rejects its config nginx$v.conf: $(cat "$WORK/nginx-t.log")"; }
+    has_target haproxy && { "$HAPROXY" -c -q -f "$WORK/haproxy$v.cfg" >"$WORK/haproxy-c.log" 2>&1 ||
+        die "haproxy rejects its config haproxy$v.cfg: $(cat "$WORK/haproxy-c.log")"; }
+done
 
 # ---- starting and stopping a target ----
 
@@ -265,7 +333,7 @@ launch_target() {
     TPID=$START_PID
     wait_s=${LAUNCH_WAIT:-$([ "$t" = rpxy ] && echo "$RPXY_WAIT" || echo 15)}
     wait_listening "$TPID" "$port" "$wait_s" || rc=$?
-    if [ "$rc" = 0 ] && [ "${LAUNCH_NO_CHECK:-0}" != 1 ] && ! check_http "$port"; then
+    if [ "$rc" = 0 ] && [ "${LAUNCH_NO_CHECK:-0}" != 1 ] && ! check_target "$port"; then
         rc=4
     fi
     [ "$rc" = 0 ] && return 0
@@ -273,7 +341,7 @@ launch_target() {
     case $rc in
     1) why="not listening on port $port after ${wait_s}s" ;;
     2) why="exited at start-up" ;;
-    4) why="listening on port $port but GET / did not return 200 with the backend's body" ;;
+    4) why="listening on port $port but GET $([ "$VARIANT" = -tls ] && echo "https://$TLS_HOST")/ did not return 200 with the backend's body" ;;
     esac
     stop_pid "$TPID" 5
     if [ "$t" = rpxy ]; then
@@ -300,8 +368,8 @@ probe_rpxy() {
         RPXY_STATE=skipped RPXY_WHY="$RPXY_BIN not built"
         return 0
     fi
-    timeout 30 "$RPXY_BIN" --config "$WORK/rpxy.toml" --check >"$WORK/rpxy-check.log" 2>&1 </dev/null ||
-        die "rpxy rejects the benchmark config ($WORK/rpxy.toml): $(cat "$WORK/rpxy-check.log")"
+    timeout 30 "$RPXY_BIN" --config "$WORK/rpxy$VARIANT.toml" --check >"$WORK/rpxy-check.log" 2>&1 </dev/null ||
+        die "rpxy rejects the benchmark config ($WORK/rpxy$VARIANT.toml): $(cat "$WORK/rpxy-check.log")"
     local rc=0
     launch_target rpxy || rc=$?
     case $rc in
@@ -348,9 +416,12 @@ check_http "$BACKEND_PORT" || die "bench-backend does not answer on $BACKEND"
 # load CMD...: runs a load generator pinned to LOAD_CPU and waits for it. It
 # runs as a tracked background job so that a signal stops the script (and it)
 # at once: the shell defers traps while a foreground command runs.
-load() {
-    local pid rc=0
-    taskset -c "$LOAD_CPU" "$@" &
+load() { run_on "$LOAD_CPU" "$@"; }
+# run_on CPU CMD...: the same on another CPU.
+run_on() {
+    local pid rc=0 cpu=$1
+    shift
+    taskset -c "$cpu" "$@" &
     pid=$!
     STARTED_PIDS+=("$pid")
     wait "$pid" || rc=$?
@@ -721,6 +792,252 @@ mode_memory() {
             fi
         done
         say "ratios $line"
+    fi
+}
+
+# ---- TLS: build/tls-load ----
+
+tls_label() {
+    case $1 in
+    keepalive) echo "H1/TLS keep-alive" ;;
+    full) echo "new conn, full handshake" ;;
+    resume) echo "new conn, resumed" ;;
+    pq) echo "full, X25519MLKEM768" ;;
+    esac
+}
+
+# tls_args SCENARIO: the tls-load options of a scenario (TARGS). Every
+# scenario but pq offers X25519 only, which all three prefer anyway; pq
+# offers only the hybrid, so rpxy needs no HelloRetryRequest.
+tls_args() {
+    case $1 in
+    keepalive) TARGS=(--groups X25519) ;;
+    full) TARGS=(--new-conn --groups X25519) ;;
+    resume) TARGS=(--new-conn --resume --groups X25519) ;;
+    pq) TARGS=(--new-conn --groups X25519MLKEM768) ;;
+    esac
+}
+
+# tls_val FILE KEY: a "key value" line of tls-load's output.
+tls_val() { awk -v k="$2" '$1 == k { sub(/^[^ ]+ /, ""); print; exit }' "$1"; }
+
+# tls_once TARGET SCENARIO OUT: one measurement (start, check, tls-load with
+# its own warm-up, stop). tls-load reads the proxy's CPU time (all its
+# processes) over the measured window itself. Sets M_RPS, M_P99, M_CPU,
+# M_REUSE, M_TPC (session tickets per connection), M_NEG (version, cipher,
+# group, ALPN), M_BAD, M_ERRS, M_BUSY, M_BUSY_TEXT as wrk_once does.
+tls_once() {
+    local t=$1 sc=$2 out=$3 pid pids busy c0 c1 b0 b1 w0 w1 pb0 pt0 lb0 lt0 fp fl TARGS
+    busy=$(wait_quiet "$QUIET_WAIT" "$PROXY_CPU" "$LOAD_CPU") ||
+        note "$t: the machine stays busy ($busy); measuring anyway"
+    launch_target "$t" || die "$t stopped serving"
+    pid=$TPID
+    pids=$(proc_tree "$pid" | paste -sd, -)
+    tls_args "$sc"
+    c0=$(cpu_ticks "$pid")
+    b0=$(cpu_ticks "$BACKEND_PID")
+    read -r pb0 pt0 <<<"$(cpu_ticks_of "$PROXY_CPU")"
+    read -r lb0 lt0 <<<"$(cpu_ticks_of "$LOAD_CPU")"
+    children_ticks w0
+    load "$TLS_LOAD_BIN" 127.0.0.1 "$(target_port "$t")" --sni "$TLS_HOST" -c "$CONNS" \
+        -d "$DURATION" --warmup "$WARMUP" --body-size "$BODY_SIZE" --cpu-pids "$pids" \
+        "${TARGS[@]}" >"$out" 2>&1 || die "tls-load against $t ($sc) failed: $(cat "$out")"
+    children_ticks w1
+    c1=$(cpu_ticks "$pid")
+    b1=$(cpu_ticks "$BACKEND_PID")
+    fp=$(foreign_load "$PROXY_CPU" "$pb0" "$pt0" $((c1 - c0)))
+    fl=$(foreign_load "$LOAD_CPU" "$lb0" "$lt0" $((b1 - b0 + w1 - w0)))
+    M_BUSY=$fl
+    [ "$fp" -gt "$fl" ] && M_BUSY=$fp
+    M_BUSY_TEXT="CPU $PROXY_CPU ${fp}%, CPU $LOAD_CPU ${fl}%"
+    stop_pid "$pid"
+    M_RPS=$(tls_val "$out" rps)
+    M_P99=$(tls_val "$out" p99_ms)
+    M_CPU=$(tls_val "$out" cpu_us_per_req)
+    M_REUSE=$(tls_val "$out" reuse_pct)
+    M_TPC=$(tls_val "$out" tickets_per_conn)
+    M_BAD=$(tls_val "$out" bad)
+    M_ERRS=$(tls_val "$out" errors)
+    M_NEG="$(tls_val "$out" version) $(tls_val "$out" cipher) $(tls_val "$out" group) $(tls_val "$out" alpn)"
+    [ -n "$M_CPU" ] && [ "$(tls_val "$out" requests)" -gt 0 ] || die "no requests completed against $t ($sc): $(cat "$out")"
+}
+
+# tls_single_use TARGET: reuse rate of a client that offers every ticket
+# once (as OpenSSL's client and browsers do): a server that issues no new
+# ticket on a resumed handshake gets a full one every other connection.
+tls_single_use() {
+    local t=$1 out="$WORK/tls-single-use.$1.txt"
+    launch_target "$t" || die "$t stopped serving"
+    load "$TLS_LOAD_BIN" 127.0.0.1 "$(target_port "$t")" --sni "$TLS_HOST" -c 8 -d 1 --warmup 0.5 \
+        --body-size "$BODY_SIZE" --new-conn --resume --single-use --groups X25519 >"$out" 2>&1 ||
+        die "tls-load --single-use against $t failed: $(cat "$out")"
+    stop_pid "$TPID"
+    echo "$(tls_val "$out" reuse_pct) $(tls_val "$out" tickets_per_conn)"
+}
+
+# tls_inmem GROUP OUT: OpenSSL's own server side of a full handshake, in
+# memory (no sockets, no proxy), pinned to the proxy CPU.
+tls_inmem() {
+    run_on "$PROXY_CPU" "$TLS_LOAD_BIN" --inmem "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" -n "$TLS_INMEM" \
+        --groups "$1" --tickets 1 >"$2" 2>&1 || die "tls-load --inmem ($1) failed: $(cat "$2")"
+    tls_val "$2" server_us_per_handshake
+}
+
+has_scenario() { [[ " $TLS_SCENARIOS " == *" $1 "* ]]; }
+
+mode_tls() {
+    local round t sc out res="$WORK/res.tls" try targets
+    mkdir -p "$res"
+    VARIANT=-tls
+    say ""
+    say "== TLS 1.3: tls-load -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s, scenarios: $TLS_SCENARIOS; $ROUNDS rounds =="
+    probe_rpxy
+    targets=$(measured_targets proxies)
+    [ -n "$targets" ] || die "no proxy to measure over TLS"
+    for ((round = 1; round <= ROUNDS; round++)); do
+        if [ "$TLS_INMEM" -gt 0 ]; then
+            local g v
+            for g in X25519 $(has_scenario pq && echo X25519MLKEM768); do
+                wait_quiet "$QUIET_WAIT" "$PROXY_CPU" >/dev/null || true
+                v=$(tls_inmem "$g" "$WORK/tls-inmem.$g.$round.txt")
+                echo "$v" >>"$res/inmem.$g"
+                printf 'round %d  in memory  %-15s OpenSSL server side of a full handshake %8.1f us\n' "$round" "$g" "$v"
+            done
+        fi
+        for sc in $TLS_SCENARIOS; do
+            for t in $targets; do
+                [ "$sc" = pq ] && [ "$t" != rpxy ] && continue # Debian's OpenSSL 3.0 lacks the hybrid
+                local best="" best_busy=101 best_text="" M_RPS M_P99 M_CPU M_REUSE M_TPC M_NEG M_BAD M_ERRS M_BUSY M_BUSY_TEXT
+                for ((try = 0; try <= RETRIES; try++)); do
+                    out="$WORK/tls.$sc.$t.$round.$try.txt"
+                    tls_once "$t" "$sc" "$out"
+                    if [ "$M_BUSY" -lt "$best_busy" ]; then
+                        best_busy=$M_BUSY
+                        best="$M_RPS $M_P99 $M_CPU $M_REUSE $M_TPC $M_BAD $M_ERRS $M_BUSY $M_NEG"
+                        best_text=$M_BUSY_TEXT
+                    fi
+                    [ "$M_BUSY" -lt "$BUSY_LIMIT" ] && break
+                    [ "$try" -lt "$RETRIES" ] && note "round $round $sc $t: other load ($M_BUSY_TEXT), measuring again"
+                done
+                read -r M_RPS M_P99 M_CPU M_REUSE M_TPC M_BAD M_ERRS M_BUSY M_NEG <<<"$best"
+                echo "$M_RPS" >>"$res/$sc.$t.rps"
+                echo "$M_P99" >>"$res/$sc.$t.p99"
+                echo "$M_CPU" >>"$res/$sc.$t.cpu"
+                echo "$M_REUSE" >>"$res/$sc.$t.reuse"
+                echo "$M_TPC" >>"$res/$sc.$t.tpc"
+                echo "$M_NEG" >"$res/$sc.$t.neg"
+                local warn=""
+                if [ "$M_BAD" != 0 ] || [ "$M_ERRS" != 0 ]; then
+                    warn+="  WARNING: $M_BAD bad responses, $M_ERRS connection errors ($(tls_val "$out" first_error))"
+                fi
+                if [ "$sc" = resume ] && awk -v r="$M_REUSE" 'BEGIN { exit !(r < 99) }'; then
+                    warn+="  WARNING: only $M_REUSE% of the handshakes resumed"
+                fi
+                if [ "$M_BUSY" -ge "$BUSY_LIMIT" ]; then
+                    warn+="  WARNING: other load $best_text"
+                fi
+                [ -z "$warn" ] || echo "round $round $sc $t:$warn" >>"$res/warnings"
+                printf 'round %d  %-9s %-8s %8.0f req/s  p99 %8.3f ms  proxy CPU %7.2f us/req  resumed %5.1f%%  tickets/conn %.2f  (%s)%s\n' \
+                    "$round" "$sc" "$t" "$M_RPS" "$M_P99" "$M_CPU" "$M_REUSE" "$M_TPC" "$M_NEG" "$warn"
+            done
+        done
+    done
+    if has_scenario resume; then
+        for t in $targets; do
+            tls_single_use "$t" >"$res/single-use.$t"
+        done
+    fi
+    VARIANT=""
+
+    say ""
+    say "scenario: TLS 1.3, ECDSA P-256 certificate for $TLS_HOST (SNI), HTTP/1.1 to the backend with keep-alive; tls-load -c$CONNS on CPU $LOAD_CPU, ${WARMUP}s warm-up + ${DURATION}s; 1 worker pinned to CPU $PROXY_CPU; median of $ROUNDS"
+    printf '%-26s %-9s %9s %10s %11s %8s %8s\n' scenario target req/s p99 "CPU us/req" resumed tickets
+    for sc in $TLS_SCENARIOS; do
+        for t in $TARGETS; do
+            [ "$t" = direct ] && continue
+            [ "$sc" = pq ] && [ "$t" != rpxy ] && continue
+            if [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ]; then
+                printf '%-26s ' "$(tls_label "$sc")"
+                rpxy_row
+                continue
+            fi
+            printf '%-26s %-9s %9.0f %8.3fms %11.2f %7.1f%% %8.2f\n' "$(tls_label "$sc")" "$t" \
+                "$(median <"$res/$sc.$t.rps")" "$(median <"$res/$sc.$t.p99")" "$(median <"$res/$sc.$t.cpu")" \
+                "$(median <"$res/$sc.$t.reuse")" "$(median <"$res/$sc.$t.tpc")"
+        done
+    done
+    say "(resumed: share of the handshakes that resumed a session; tickets: session tickets the proxy sent per connection)"
+    if has_target rpxy; then
+        local line peer lim c1 c2 r
+        for peer in nginx haproxy; do
+            has_target "$peer" || continue
+            line=""
+            for sc in keepalive full resume; do
+                has_scenario "$sc" || continue
+                if [ "$RPXY_STATE" = ok ]; then
+                    c1=$(median <"$res/$sc.rpxy.cpu")
+                    c2=$(median <"$res/$sc.$peer.cpu")
+                    r=$(ratio "$c1" "$c2")
+                    line+="${line:+, }$sc $r"
+                    lim=""
+                    [ "$peer" = nginx ] && [ "$sc" = keepalive ] && lim=0.80
+                    [ "$peer" = nginx ] && [ "$sc" = full ] && lim=0.90
+                    if [ -n "$lim" ] && [ "$r" != n/a ]; then
+                        line+=" (target <= $lim: $(awk -v r="$r" -v l="$lim" 'BEGIN { print r <= l ? "met" : "MISSED" }'))"
+                    fi
+                else
+                    line+="${line:+, }$sc n/a"
+                fi
+            done
+            say "ratios CPU per request rpxy/$peer: $line"
+        done
+    fi
+    if has_scenario pq && has_scenario full && [ "$RPXY_STATE" = ok ]; then
+        local f q
+        f=$(median <"$res/full.rpxy.cpu")
+        q=$(median <"$res/pq.rpxy.cpu")
+        say "$(awk -v f="$f" -v q="$q" 'BEGIN { printf "X25519MLKEM768 over X25519 (rpxy, full handshake + request): %+.1f us of proxy CPU per request (%+.1f%%; %.1f -> %.1f us)", q - f, (q - f) * 100 / f, f, q }')"
+    fi
+    if [ "$TLS_INMEM" -gt 0 ] && [ -f "$res/inmem.X25519" ]; then
+        local a b
+        a=$(median <"$res/inmem.X25519")
+        if [ -f "$res/inmem.X25519MLKEM768" ]; then
+            b=$(median <"$res/inmem.X25519MLKEM768")
+            say "$(awk -v a="$a" -v b="$b" -v n="$TLS_INMEM" 'BEGIN { printf "OpenSSL alone, server side of a full handshake in memory (%d handshakes, 1 ticket): X25519 %.1f us, X25519MLKEM768 %.1f us (%+.1f us)", n, a, b, b - a }')"
+        else
+            say "$(awk -v a="$a" -v n="$TLS_INMEM" 'BEGIN { printf "OpenSSL alone, server side of a full handshake in memory (%d handshakes, 1 ticket): X25519 %.1f us", n, a }')"
+        fi
+    fi
+    if has_scenario resume; then
+        local su="" pct tpc
+        for t in $targets; do
+            read -r pct tpc <"$res/single-use.$t"
+            su+="${su:+, }$t $pct% ($tpc tickets/conn)"
+        done
+        say "clients using each ticket once (tls-load --single-use, as OpenSSL clients and browsers): resumed $su"
+    fi
+    # the same version, suite, group and ALPN everywhere (pq aside)?
+    local negs=""
+    for sc in $TLS_SCENARIOS; do
+        [ "$sc" = pq ] && continue
+        for t in $targets; do
+            if [ -f "$res/$sc.$t.neg" ]; then negs+="$(cat "$res/$sc.$t.neg")"$'\n'; fi
+        done
+    done
+    negs=$(printf '%s' "$negs" | sort -u)
+    if [ -n "$negs" ] && [ "$(wc -l <<<"$negs")" = 1 ]; then
+        say "negotiated everywhere: $negs$(has_scenario pq && [ -f "$res/pq.rpxy.neg" ] && echo "; pq: $(cat "$res/pq.rpxy.neg")")"
+    else
+        say "WARNING: the targets negotiated different parameters:"
+        for sc in $TLS_SCENARIOS; do
+            for t in $targets; do
+                if [ -f "$res/$sc.$t.neg" ]; then say "  $sc $t: $(cat "$res/$sc.$t.neg")"; fi
+            done
+        done
+    fi
+    if [ -f "$res/warnings" ]; then
+        say "warnings:"
+        cat "$res/warnings"
     fi
 }
 

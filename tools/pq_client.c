@@ -13,6 +13,7 @@
  * saves the session (PEM) the server gave, --sess-in offers a saved one.
  * Exit status: 0 on success, 1 on a connection or handshake failure (the
  * OpenSSL errors on stderr), 2 on a usage error. */
+#include "tls/alpn.h"
 #include "tls/group_name.h"
 #include "tls/pq/provider.h"
 
@@ -122,24 +123,6 @@ static int is_ip_literal(const char *s)
     return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-/* "h2,http/1.1" -> ALPN wire format. Returns the length or -1. */
-static int alpn_wire(const char *list, unsigned char *out, size_t cap)
-{
-    size_t n = 0;
-
-    while (*list != '\0') {
-        const char *comma = strchr(list, ',');
-        size_t len = comma ? (size_t)(comma - list) : strlen(list);
-        if (len == 0 || len > 255 || n + 1 + len > cap)
-            return -1;
-        out[n++] = (unsigned char)len;
-        memcpy(out + n, list, len);
-        n += len;
-        list += len + (comma ? 1 : 0);
-    }
-    return n > 0 ? (int)n : -1;
-}
-
 static int connect_to(const char *host, const char *port)
 {
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res, *ai;
@@ -194,7 +177,7 @@ static SSL_CTX *make_ctx(const struct opts *o)
         !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
         (o->tls12 && !SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION)))
         goto err;
-    if (o->alpn != NULL && ((alpn_len = alpn_wire(o->alpn, alpn, sizeof(alpn))) < 0 ||
+    if (o->alpn != NULL && ((alpn_len = tls_alpn_wire(o->alpn, alpn, sizeof(alpn))) < 0 ||
                             SSL_CTX_set_alpn_protos(ctx, alpn, (unsigned)alpn_len) != 0)) {
         fprintf(stderr, "pq-client: bad --alpn %s\n", o->alpn);
         goto err;

@@ -118,7 +118,9 @@ static int ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, EV
             r = set_keys(&current, cctx, hctx, iv, 1) == 0 ? 1 : -1;
         }
     } else if (current.valid && memcmp(key_name, current.name, 16) == 0) {
-        r = set_keys(&current, cctx, hctx, iv, 0) == 0 ? 1 : -1;
+        /* 2, not 1: a resumed handshake gets a fresh ticket too; TLS 1.3
+         * clients (browsers, OpenSSL) use each ticket only once */
+        r = set_keys(&current, cctx, hctx, iv, 0) == 0 ? 2 : -1;
     } else if (previous.valid && memcmp(key_name, previous.name, 16) == 0) {
         r = set_keys(&previous, cctx, hctx, iv, 0) == 0 ? 2 : -1;
     } else {

@@ -134,7 +134,21 @@ int main(void)
     SSL_SESSION *sa = NULL;
     TAP_INT_EQ(connect_once(cctx, "a.test", &sa, 0), 0, "first connection: full handshake");
     TAP_OK(sa && SSL_SESSION_has_ticket(sa), "a ticket was issued");
+    SSL_SESSION *first = SSL_SESSION_dup(sa);
     TAP_INT_EQ(connect_once(cctx, "a.test", &sa, 0), 1, "the ticket resumes");
+    TAP_OK(sa && SSL_SESSION_has_ticket(sa) &&
+               memcmp(SSL_SESSION_get0_id_context(sa, NULL),
+                      SSL_SESSION_get0_id_context(first, NULL), 1) == 0,
+           "the resumed handshake brought a new ticket");
+    {
+        const unsigned char *t1, *t2;
+        size_t l1, l2;
+        SSL_SESSION_get0_ticket(first, &t1, &l1);
+        SSL_SESSION_get0_ticket(sa, &t2, &l2);
+        TAP_OK(l1 && l2 && (l1 != l2 || memcmp(t1, t2, l1) != 0), "... a different one");
+    }
+    SSL_SESSION_free(first);
+    TAP_INT_EQ(connect_once(cctx, "a.test", &sa, 0), 1, "the new ticket resumes in turn");
 
     SSL_SESSION *before_rotation = NULL;
     connect_once(cctx, "a.test", &before_rotation, 0);
