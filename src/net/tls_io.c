@@ -26,6 +26,8 @@ static int bio_write(BIO *b, const char *p, int len)
 {
     struct tls_io *t = BIO_get_data(b);
     size_t n = (size_t)len, done = 0;
+    if (t->corked && t->pending.len + n <= BUF_MAX)
+        return keep(t, p, n) < 0 ? -1 : len;
     if (!t->pending.len) {
         ssize_t w;
         do
@@ -129,9 +131,9 @@ ssize_t tls_io_read(struct tls_io *t, void *p, size_t n, bool *drained)
 {
     size_t got = 0;
     ERR_clear_error();
+    t->corked = true; /* a KeyUpdate answer goes out with the next write */
     int ok = SSL_read_ex(t->ssl, p, n, &got);
-    if (t->pending.len && tls_io_flush(t) == IO_ERROR)
-        return IO_ERROR;
+    t->corked = false;
     if (ok) {
         *drained = t->drained && !SSL_has_pending(t->ssl);
         return (ssize_t)got;
@@ -144,10 +146,10 @@ ssize_t tls_io_read(struct tls_io *t, void *p, size_t n, bool *drained)
     }
 }
 
-ssize_t tls_io_writev(struct tls_io *t, const struct iovec *iov, int n, bool *blocked)
+ssize_t tls_io_writev(struct tls_io *t, const struct iovec *iov, int n, bool flush, bool *blocked)
 {
     *blocked = false;
-    if (t->pending.len) {
+    if (t->pending.len >= BUF_BLOCK || (flush && t->pending.len)) {
         int f = tls_io_flush(t);
         if (f == IO_ERROR)
             return IO_ERROR;
@@ -162,9 +164,11 @@ ssize_t tls_io_writev(struct tls_io *t, const struct iovec *iov, int n, bool *bl
     if (total > WRITE_CHUNK)
         total = WRITE_CHUNK;
     size_t taken = 0;
+    bool failed = false;
     ERR_clear_error();
+    t->corked = true;
     if (n > 1 && total <= 16384) {
-        /* small pieces in one record: one send */
+        /* small pieces in one record */
         char one[16384];
         size_t off = 0;
         for (int i = 0; i < n && off < total; i++) {
@@ -172,38 +176,45 @@ ssize_t tls_io_writev(struct tls_io *t, const struct iovec *iov, int n, bool *bl
             memcpy(one + off, iov[i].iov_base, k);
             off += k;
         }
-        if (SSL_write_ex(t->ssl, one, total, &taken) != 1)
-            return IO_ERROR;
+        failed = SSL_write_ex(t->ssl, one, total, &taken) != 1;
     } else {
-        for (int i = 0; i < n && taken < total; i++) {
+        for (int i = 0; i < n && taken < total && !failed; i++) {
             size_t k = iov[i].iov_len < total - taken ? iov[i].iov_len : total - taken, w = 0;
-            if (k && SSL_write_ex(t->ssl, iov[i].iov_base, k, &w) != 1)
-                return IO_ERROR;
+            failed = k && SSL_write_ex(t->ssl, iov[i].iov_base, k, &w) != 1;
             taken += w;
         }
     }
-    *blocked = t->pending.len != 0;
+    t->corked = false;
+    if (failed || (flush && t->pending.len && tls_io_flush(t) == IO_ERROR))
+        return IO_ERROR;
+    *blocked = flush && t->pending.len != 0;
     return (ssize_t)taken;
 }
 
 int tls_io_handshake(struct tls_io *t)
 {
     ERR_clear_error();
+    t->corked = true;
     int r = SSL_do_handshake(t->ssl);
-    if (t->pending.len && tls_io_flush(t) == IO_ERROR)
-        return IO_ERROR;
+    t->corked = false;
     if (r == 1)
         return 1;
+    if (t->pending.len && tls_io_flush(t) == IO_ERROR)
+        return IO_ERROR;
     int e = SSL_get_error(t->ssl, r);
     return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? IO_AGAIN : IO_ERROR;
 }
 
-void tls_io_close_notify(struct tls_io *t)
+int tls_io_close_notify(struct tls_io *t)
 {
-    if (!t->ssl || !SSL_is_init_finished(t->ssl))
-        return;
-    ERR_clear_error();
-    SSL_shutdown(t->ssl);
-    tls_io_flush(t);
-    ERR_clear_error();
+    if (!t->ssl)
+        return 1;
+    if (SSL_is_init_finished(t->ssl) && !(SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)) {
+        ERR_clear_error();
+        t->corked = true;
+        SSL_shutdown(t->ssl);
+        t->corked = false;
+        ERR_clear_error();
+    }
+    return tls_io_flush(t);
 }

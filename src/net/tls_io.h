@@ -24,6 +24,7 @@ struct tls_io {
     bool drained;       /* the last socket read got less than asked, or nothing */
     bool eof;           /* the socket read returned 0 */
     bool got_bytes;     /* anything was received at all */
+    bool corked;        /* collect records in `pending` (sent by the next flush) */
     struct buf pending; /* ciphertext not yet taken by the socket */
 };
 
@@ -38,10 +39,13 @@ void tls_io_free(struct tls_io *t);
  * before more can come. */
 ssize_t tls_io_read(struct tls_io *t, void *p, size_t n, bool *drained);
 
-/* Encrypts and sends what it can of iov (at most 32 KiB per call). Returns
- * plaintext bytes taken (0 when older ciphertext is still waiting) or
- * IO_ERROR; *blocked is set when ciphertext is left for later. */
-ssize_t tls_io_writev(struct tls_io *t, const struct iovec *iov, int n, bool *blocked);
+/* Encrypts what it can of iov (at most 32 KiB per call) and, with flush,
+ * sends it; without, the records wait in `pending` for the caller's next
+ * tls_io_flush (so a response and what follows it leave in one send), unless
+ * 16 KiB are waiting already, which are sent first. Returns plaintext bytes
+ * taken (0 when older ciphertext could not be sent) or IO_ERROR; *blocked is
+ * set when the socket did not take everything it was given. */
+ssize_t tls_io_writev(struct tls_io *t, const struct iovec *iov, int n, bool flush, bool *blocked);
 
 /* Sends pending ciphertext. Returns 1 when none is left, 0 when the socket
  * is full, IO_ERROR on failure. */
@@ -53,10 +57,14 @@ static inline bool tls_io_has_pending(const struct tls_io *t)
 }
 
 /* One handshake step. Returns 1 done, IO_AGAIN, or IO_ERROR (then
- * SSL_get_error and the OpenSSL error queue say why). */
+ * SSL_get_error and the OpenSSL error queue say why). The last flight (a
+ * server's session tickets, a client's Finished) stays in `pending`, to go
+ * out with the first data; earlier flights are sent at once. */
 int tls_io_handshake(struct tls_io *t);
 
-/* Sends close_notify (best effort, no waiting for the peer's). */
-void tls_io_close_notify(struct tls_io *t);
+/* Sends close_notify after whatever is pending (no waiting for the peer's).
+ * Returns 1 when all is sent, 0 when the socket is full (call again), or
+ * IO_ERROR. */
+int tls_io_close_notify(struct tls_io *t);
 
 #endif

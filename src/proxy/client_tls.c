@@ -128,10 +128,7 @@ int client_tls_step(struct client *c)
         t->hello.table = NULL;
         sni_table_unref(t->table);
         t->table = NULL;
-        if (tls_io_has_pending(&t->io)) {
-            c->can_write = false;
-            loop_want_out(c->w->loop, &c->io, true);
-        }
+        t->ticket_only = tls_io_has_pending(&t->io); /* sent with the first response */
         return 1;
     }
     if (r == IO_AGAIN) {

@@ -16,6 +16,7 @@ struct client_tls {
     struct tls_hello hello;
     struct tls_sni_table *table; /* reference held during the handshake */
     bool done;                   /* handshake complete: HTTP may flow */
+    bool ticket_only;            /* pending holds just the session tickets */
 };
 
 /* Sets up TLS on a new connection with the worker's certificate set.

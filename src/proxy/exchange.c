@@ -613,7 +613,7 @@ static ssize_t upstream_write(struct upstream_conn *uc, const struct iovec *iov,
 {
     if (uc->tls) {
         bool blocked;
-        ssize_t w = tls_io_writev(uc->tls, iov, niov, &blocked);
+        ssize_t w = tls_io_writev(uc->tls, iov, niov, true, &blocked);
         return w == 0 && blocked ? IO_AGAIN : w;
     }
     ssize_t w;
@@ -1131,13 +1131,13 @@ void exchange_drive(struct exchange *ex)
         progress |= pump_response(ex);
         if (c->ex != ex)
             return;
-        if (ex->phase == EX_TUNNEL && ex->up_eof && ex->uc->in.len == 0 && c->out.len == 0 &&
-            !(c->tlsc && tls_io_has_pending(&c->tlsc->io))) {
+        if (ex->phase == EX_TUNNEL && ex->up_eof && ex->uc->in.len == 0 && c->out.len == 0) {
             /* the upstream finished: pass the end on, then wait for the client's */
             if (!ex->client_shut) {
-                if (c->tlsc)
-                    tls_io_close_notify(&c->tlsc->io);
-                shutdown(c->io.fd, SHUT_WR);
+                /* TLS: a close_notify the socket could not take yet goes at
+                 * the end of the pass; the FIN is then left to the close */
+                if (!c->tlsc || tls_io_close_notify(&c->tlsc->io) == 1)
+                    shutdown(c->io.fd, SHUT_WR);
                 ex->client_shut = true;
             }
             if (c->read_eof && c->in.len == 0) {

@@ -47,8 +47,6 @@ static void linger(struct client *c)
 {
     if (!c->lingering) {
         c->lingering = true;
-        if (c->tlsc)
-            tls_io_close_notify(&c->tlsc->io);
         shutdown(c->io.fd, SHUT_WR);
         loop_timer_set(c->w->loop, &c->timer, LINGER_MS, on_linger_timeout);
     }
@@ -277,9 +275,11 @@ ssize_t client_recv(struct client *c, void *p, size_t room)
 static ssize_t send_tls(struct client *c, const struct iovec *iov, int n, size_t want)
 {
     bool blocked;
-    ssize_t w = tls_io_writev(&c->tlsc->io, iov, n, &blocked);
+    ssize_t w = tls_io_writev(&c->tlsc->io, iov, n, false, &blocked);
     if (w < 0)
         return -1;
+    if (w > 0)
+        c->tlsc->ticket_only = false; /* the tickets leave with these bytes */
     if (blocked || (size_t)w < want) {
         c->can_write = false;
         loop_want_out(c->w->loop, &c->io, true);
@@ -299,7 +299,7 @@ long client_flush(struct client *c, const char *slice, size_t slice_len)
         iov[n++] = (struct iovec){ buf_data(&c->out), c->out.len };
     if (slice_len)
         iov[n++] = (struct iovec){ (void *)slice, slice_len };
-    if (!n && !(c->tlsc && tls_io_has_pending(&c->tlsc->io)))
+    if (!n)
         return 0;
     size_t want = c->out.len + slice_len;
     ssize_t w;
@@ -416,7 +416,39 @@ static bool tls_ready(struct client *c)
     return true;
 }
 
+/* TLS records are collected during a pass and sent at its end, so a
+ * response and the close_notify after it (or the session tickets before it)
+ * leave in one send. Tickets wait for the first response bytes. */
+static void flush_at_end(struct client *c)
+{
+    struct client_tls *t = c->tlsc;
+    if (c->dead || !t || !t->done || !tls_io_has_pending(&t->io) || !c->can_write)
+        return;
+    if (t->ticket_only && c->ex && !c->ex->resp_started)
+        return;
+    int f = tls_io_flush(&t->io);
+    if (f == IO_ERROR) {
+        client_close(c);
+    } else if (f == 0) {
+        c->can_write = false;
+        loop_want_out(c->w->loop, &c->io, true);
+    } else {
+        t->ticket_only = false;
+        if (c->io.events & EPOLLOUT)
+            loop_want_out(c->w->loop, &c->io, false);
+    }
+}
+
+static void drive(struct client *c);
+
 void client_drive(struct client *c)
+{
+    drive(c);
+    if (c->tlsc)
+        flush_at_end(c);
+}
+
+static void drive(struct client *c)
 {
     if (c->tlsc && !c->tlsc->done) {
         int r = client_tls_step(c);
@@ -434,15 +466,22 @@ void client_drive(struct client *c)
                 return;
             continue;
         }
-        if (c->out.len || (c->tlsc && tls_io_has_pending(&c->tlsc->io))) {
+        if (c->out.len) {
             if (client_flush(c, NULL, 0) < 0) {
                 client_close(c);
                 return;
             }
-            if (c->out.len || (c->tlsc && tls_io_has_pending(&c->tlsc->io)))
+            if (c->out.len)
                 return;
         }
         if (c->closing) {
+            /* TLS: close_notify after the last bytes, in the same send */
+            int f = c->tlsc && !c->lingering ? tls_io_close_notify(&c->tlsc->io) : 1;
+            if (f == 0) {
+                c->can_write = false;
+                loop_want_out(c->w->loop, &c->io, true);
+                return;
+            }
             linger(c);
             return;
         }
