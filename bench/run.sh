@@ -439,6 +439,33 @@ h2load_ok() {
 
 # ---- throughput: wrk ----
 
+# least_busy LABEL VARS CMD...: runs CMD, a measurement that sets M_BUSY,
+# M_BUSY_TEXT and the variables named in VARS ($TRY numbers the attempt),
+# again (up to RETRIES times) while something else takes a share of the CPUs,
+# and leaves VARS and M_BUSY of the least disturbed attempt set, with its
+# M_BUSY_TEXT in BEST_BUSY_TEXT. The last of VARS may hold spaces.
+least_busy() {
+    local label=$1 vars=$2 best="" best_busy=101 v
+    shift 2
+    for ((TRY = 0; TRY <= RETRIES; TRY++)); do
+        "$@"
+        if [ "$M_BUSY" -lt "$best_busy" ]; then
+            best_busy=$M_BUSY
+            best=""
+            for v in M_BUSY $vars; do best+="${!v} "; done
+            BEST_BUSY_TEXT=$M_BUSY_TEXT
+        fi
+        [ "$M_BUSY" -lt "$BUSY_LIMIT" ] && break
+        [ "$TRY" -lt "$RETRIES" ] && note "$label: other load ($M_BUSY_TEXT), measuring again"
+    done
+    # shellcheck disable=SC2086 # VARS is a list of names
+    read -r M_BUSY $vars <<<"$best"
+}
+
+# One attempt of each kind for least_busy; `out` names its raw output.
+wrk_attempt() { out="$WORK/wrk.$1.$2.$TRY.txt"; wrk_once "$1" "$out"; }
+tls_attempt() { out="$WORK/tls.$2.$1.$3.$TRY.txt"; tls_once "$1" "$2" "$out"; }
+
 # wrk_once TARGET OUT: one measurement (start, check, warm-up, wrk, stop).
 # Sets M_RPS, M_P99 (ms), M_CPU (the proxy's CPU us/request; the backend's
 # for direct), M_BCPU (the backend's), M_BAD (non-2xx), M_ERRS (socket
@@ -496,21 +523,8 @@ mode_throughput() {
     probe_rpxy
     for ((round = 1; round <= ROUNDS; round++)); do
         for t in $(measured_targets); do
-            # Measure again (up to RETRIES times) while something else takes
-            # a share of the CPUs; keep the least disturbed attempt.
-            local best="" best_busy=101 best_text="" M_RPS M_P99 M_CPU M_BCPU M_BAD M_ERRS M_BUSY M_BUSY_TEXT
-            for ((try = 0; try <= RETRIES; try++)); do
-                out="$WORK/wrk.$t.$round.$try.txt"
-                wrk_once "$t" "$out"
-                if [ "$M_BUSY" -lt "$best_busy" ]; then
-                    best_busy=$M_BUSY
-                    best="$M_RPS $M_P99 $M_CPU $M_BCPU $M_BAD $M_ERRS $M_BUSY"
-                    best_text=$M_BUSY_TEXT
-                fi
-                [ "$M_BUSY" -lt "$BUSY_LIMIT" ] && break
-                [ "$try" -lt "$RETRIES" ] && note "round $round $t: other load ($M_BUSY_TEXT), measuring again"
-            done
-            read -r M_RPS M_P99 M_CPU M_BCPU M_BAD M_ERRS M_BUSY <<<"$best"
+            local M_RPS M_P99 M_CPU M_BCPU M_BAD M_ERRS M_BUSY M_BUSY_TEXT BEST_BUSY_TEXT
+            least_busy "round $round $t" "M_RPS M_P99 M_CPU M_BCPU M_BAD M_ERRS" wrk_attempt "$t" "$round"
             echo "$M_RPS" >>"$res/$t.rps"
             echo "$M_P99" >>"$res/$t.p99"
             echo "$M_CPU" >>"$res/$t.cpu"
@@ -519,7 +533,7 @@ mode_throughput() {
                 warn+="  WARNING: $M_BAD non-2xx, $M_ERRS socket errors"
             fi
             if [ "$M_BUSY" -ge "$BUSY_LIMIT" ]; then
-                warn+="  WARNING: other load $best_text"
+                warn+="  WARNING: other load $BEST_BUSY_TEXT"
             fi
             [ -z "$warn" ] || echo "round $round $t:$warn" >>"$res/warnings"
             if [ "$t" = direct ]; then
@@ -907,19 +921,10 @@ mode_tls() {
         for sc in $TLS_SCENARIOS; do
             for t in $targets; do
                 [ "$sc" = pq ] && [ "$t" != rpxy ] && continue # Debian's OpenSSL 3.0 lacks the hybrid
-                local best="" best_busy=101 best_text="" M_RPS M_P99 M_CPU M_REUSE M_TPC M_NEG M_BAD M_ERRS M_BUSY M_BUSY_TEXT
-                for ((try = 0; try <= RETRIES; try++)); do
-                    out="$WORK/tls.$sc.$t.$round.$try.txt"
-                    tls_once "$t" "$sc" "$out"
-                    if [ "$M_BUSY" -lt "$best_busy" ]; then
-                        best_busy=$M_BUSY
-                        best="$M_RPS $M_P99 $M_CPU $M_REUSE $M_TPC $M_BAD $M_ERRS $M_BUSY $M_NEG"
-                        best_text=$M_BUSY_TEXT
-                    fi
-                    [ "$M_BUSY" -lt "$BUSY_LIMIT" ] && break
-                    [ "$try" -lt "$RETRIES" ] && note "round $round $sc $t: other load ($M_BUSY_TEXT), measuring again"
-                done
-                read -r M_RPS M_P99 M_CPU M_REUSE M_TPC M_BAD M_ERRS M_BUSY M_NEG <<<"$best"
+                local M_RPS M_P99 M_CPU M_REUSE M_TPC M_NEG M_BAD M_ERRS M_BUSY M_BUSY_TEXT BEST_BUSY_TEXT
+                # M_NEG last: it has spaces
+                least_busy "round $round $sc $t" "M_RPS M_P99 M_CPU M_REUSE M_TPC M_BAD M_ERRS M_NEG" \
+                    tls_attempt "$t" "$sc" "$round"
                 echo "$M_RPS" >>"$res/$sc.$t.rps"
                 echo "$M_P99" >>"$res/$sc.$t.p99"
                 echo "$M_CPU" >>"$res/$sc.$t.cpu"
@@ -934,7 +939,7 @@ mode_tls() {
                     warn+="  WARNING: only $M_REUSE% of the handshakes resumed"
                 fi
                 if [ "$M_BUSY" -ge "$BUSY_LIMIT" ]; then
-                    warn+="  WARNING: other load $best_text"
+                    warn+="  WARNING: other load $BEST_BUSY_TEXT"
                 fi
                 [ -z "$warn" ] || echo "round $round $sc $t:$warn" >>"$res/warnings"
                 printf 'round %d  %-9s %-8s %8.0f req/s  p99 %8.3f ms  proxy CPU %7.2f us/req  resumed %5.1f%%  tickets/conn %.2f  (%s)%s\n' \
