@@ -146,48 +146,80 @@ ssize_t tls_io_read(struct tls_io *t, void *p, size_t n, bool *drained)
     }
 }
 
-ssize_t tls_io_writev(struct tls_io *t, const struct iovec *iov, int n, bool flush, bool *blocked)
+/* Encrypts up to `chunk` bytes from iov[*i] + *off on, moving the position
+ * on. Small pieces go in one record. Returns bytes taken or IO_ERROR. */
+static ssize_t encrypt_chunk(struct tls_io *t, const struct iovec *iov, int n, int *i, size_t *off,
+                             size_t chunk)
 {
-    *blocked = false;
-    if (t->pending.len >= BUF_BLOCK || (flush && t->pending.len)) {
-        int f = tls_io_flush(t);
-        if (f == IO_ERROR)
-            return IO_ERROR;
-        if (f == 0) {
-            *blocked = true;
-            return 0;
-        }
-    }
-    size_t total = 0;
-    for (int i = 0; i < n; i++)
-        total += iov[i].iov_len;
-    if (total > WRITE_CHUNK)
-        total = WRITE_CHUNK;
     size_t taken = 0;
     bool failed = false;
     ERR_clear_error();
     t->corked = true;
-    if (n > 1 && total <= 16384) {
-        /* small pieces in one record */
+    if (chunk <= 16384 && *i + 1 < n && iov[*i].iov_len - *off < chunk) {
         char one[16384];
-        size_t off = 0;
-        for (int i = 0; i < n && off < total; i++) {
-            size_t k = iov[i].iov_len < total - off ? iov[i].iov_len : total - off;
-            memcpy(one + off, iov[i].iov_base, k);
-            off += k;
+        while (taken < chunk) {
+            size_t k = iov[*i].iov_len - *off;
+            if (k > chunk - taken)
+                k = chunk - taken;
+            memcpy(one + taken, (const char *)iov[*i].iov_base + *off, k);
+            taken += k;
+            *off += k;
+            if (*off == iov[*i].iov_len && *i + 1 < n) {
+                (*i)++;
+                *off = 0;
+            }
         }
-        failed = SSL_write_ex(t->ssl, one, total, &taken) != 1;
+        size_t w = 0;
+        failed = SSL_write_ex(t->ssl, one, taken, &w) != 1;
     } else {
-        for (int i = 0; i < n && taken < total && !failed; i++) {
-            size_t k = iov[i].iov_len < total - taken ? iov[i].iov_len : total - taken, w = 0;
-            failed = k && SSL_write_ex(t->ssl, iov[i].iov_base, k, &w) != 1;
+        while (taken < chunk && !failed) {
+            size_t k = iov[*i].iov_len - *off, w = 0;
+            if (k > chunk - taken)
+                k = chunk - taken;
+            failed = k && SSL_write_ex(t->ssl, (const char *)iov[*i].iov_base + *off, k, &w) != 1;
             taken += w;
+            *off += w;
+            if (*off == iov[*i].iov_len && *i + 1 < n) {
+                (*i)++;
+                *off = 0;
+            }
         }
     }
     t->corked = false;
-    if (failed || (flush && t->pending.len && tls_io_flush(t) == IO_ERROR))
-        return IO_ERROR;
-    *blocked = flush && t->pending.len != 0;
+    return failed ? IO_ERROR : (ssize_t)taken;
+}
+
+ssize_t tls_io_writev(struct tls_io *t, const struct iovec *iov, int n, bool flush, bool *blocked)
+{
+    *blocked = false;
+    size_t left = 0, taken = 0, off = 0;
+    int i = 0;
+    for (int k = 0; k < n; k++)
+        left += iov[k].iov_len;
+    bool older = flush && t->pending.len;
+    while (left) {
+        if (t->pending.len >= BUF_BLOCK || older) {
+            int f = tls_io_flush(t);
+            if (f == IO_ERROR)
+                return IO_ERROR;
+            if (f == 0) {
+                *blocked = true;
+                return (ssize_t)taken;
+            }
+            older = false;
+        }
+        ssize_t w = encrypt_chunk(t, iov, n, &i, &off, left < WRITE_CHUNK ? left : WRITE_CHUNK);
+        if (w < 0)
+            return IO_ERROR;
+        taken += (size_t)w;
+        left -= (size_t)w;
+    }
+    if (flush && t->pending.len) {
+        int f = tls_io_flush(t);
+        if (f == IO_ERROR)
+            return IO_ERROR;
+        *blocked = f == 0;
+    }
     return (ssize_t)taken;
 }
 

@@ -39,12 +39,12 @@ void tls_io_free(struct tls_io *t);
  * before more can come. */
 ssize_t tls_io_read(struct tls_io *t, void *p, size_t n, bool *drained);
 
-/* Encrypts what it can of iov (at most 32 KiB per call) and, with flush,
- * sends it; without, the records wait in `pending` for the caller's next
- * tls_io_flush (so a response and what follows it leave in one send), unless
- * 16 KiB are waiting already, which are sent first. Returns plaintext bytes
- * taken (0 when older ciphertext could not be sent) or IO_ERROR; *blocked is
- * set when the socket did not take everything it was given. */
+/* Encrypts all of iov, sending ciphertext whenever 16 KiB have collected,
+ * until the socket is full. With flush, the rest is sent too; without, it
+ * waits in `pending` for the caller's next tls_io_flush (so a response and
+ * what follows it leave in one send). Returns plaintext bytes taken (less
+ * than given only when the socket is full: then *blocked is set, and an
+ * EPOLLOUT edge will come) or IO_ERROR. */
 ssize_t tls_io_writev(struct tls_io *t, const struct iovec *iov, int n, bool flush, bool *blocked);
 
 /* Sends pending ciphertext. Returns 1 when none is left, 0 when the socket

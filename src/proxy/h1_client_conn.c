@@ -252,10 +252,9 @@ ssize_t client_recv(struct client *c, void *p, size_t room)
         n = tls_io_read(&c->tlsc->io, p, room, &drained);
         if (n == IO_AGAIN || (drained && !c->rdhup))
             c->can_read = false;
-        if (tls_io_has_pending(&c->tlsc->io) && c->can_write) {
-            c->can_write = false;
-            loop_want_out(c->w->loop, &c->io, true);
-        }
+        /* records the read produced (a KeyUpdate answer) go out at the end
+         * of the pass; can_write stays as it is: it only turns false on
+         * EAGAIN, or no EPOLLOUT edge would ever come to turn it back */
         return n;
     }
     do
@@ -272,7 +271,7 @@ ssize_t client_recv(struct client *c, void *p, size_t room)
     return errno == EAGAIN ? IO_AGAIN : IO_ERROR;
 }
 
-static ssize_t send_tls(struct client *c, const struct iovec *iov, int n, size_t want)
+static ssize_t send_tls(struct client *c, const struct iovec *iov, int n)
 {
     bool blocked;
     ssize_t w = tls_io_writev(&c->tlsc->io, iov, n, false, &blocked);
@@ -280,7 +279,7 @@ static ssize_t send_tls(struct client *c, const struct iovec *iov, int n, size_t
         return -1;
     if (w > 0)
         c->tlsc->ticket_only = false; /* the tickets leave with these bytes */
-    if (blocked || (size_t)w < want) {
+    if (blocked) {
         c->can_write = false;
         loop_want_out(c->w->loop, &c->io, true);
     } else if (c->io.events & EPOLLOUT) {
@@ -304,7 +303,7 @@ long client_flush(struct client *c, const char *slice, size_t slice_len)
     size_t want = c->out.len + slice_len;
     ssize_t w;
     if (c->tlsc) {
-        w = send_tls(c, iov, n, want);
+        w = send_tls(c, iov, n);
         if (w < 0)
             return -1;
     } else {

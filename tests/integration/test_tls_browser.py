@@ -164,7 +164,7 @@ def test_chromium_gets_page_over_x25519mlkem768(pki, backend, start_proxy, tmp_p
     home = nss_home(tmp_path, pki["ca"])
     dom, err = chromium_dump_dom(url, tmp_path, home)
     # (a) the page came from the backend, through the proxy, over TLS
-    assert dom, f"no page from chromium:\n{err[-3000:]}"
+    assert dom, f"no page from chromium:\n{err[-3000:]}\nproxy log:\n{p.log()[-3000:]}"
     info = page_json(dom)
     assert info["backend"] == "b0"
     assert info["path"] == f"/browser?token={token}"

@@ -2,6 +2,7 @@
 app's certificate by SNI, versions and suites, ALPN, refusals with their
 audit lines, SNI/Host consistency, redirects from plaintext."""
 import json
+import signal
 import socket
 import ssl
 import time
@@ -226,3 +227,69 @@ def test_max_clients_counts_tls_connections_after_their_handshake(pki, backend, 
     time.sleep(0.2)
     r, _ = tlsclient.get(p.tls_port, "b.test")
     assert r.status == 200
+
+
+def memory_handshake(sock, sni):
+    """A TLS client on memory BIOs over SOCK, run until its handshake is
+    done but with its last flight (Finished) not yet sent: returns the
+    SSLObject, its outgoing BIO and its incoming BIO."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = tlsclient.context().wrap_bio(incoming, outgoing, server_hostname=sni)
+    while True:
+        try:
+            obj.do_handshake()
+            return obj, outgoing, incoming
+        except ssl.SSLWantReadError:
+            if outgoing.pending:
+                sock.sendall(outgoing.read())
+            incoming.write(sock.recv(65536))
+
+
+def test_request_arriving_while_the_worker_is_busy_gets_its_response(pki, backend,
+                                                                     start_proxy):
+    """The session tickets of a new connection wait for its first response.
+    Regression: reading with tickets pending made the connection wait for an
+    EPOLLOUT report, which never came when the request arrived together with
+    that report (the worker busy with other handshakes in between), so the
+    response stayed unsent. Seen with Chromium under load."""
+    rsa_crt, rsa_key = certs.make_leaf(pki["ca_obj"], ["a.test"], kind="rsa").write(
+        str(pki["dir"]), "rsa-a.test")
+    config = two_apps(pki, backend, extra_global="worker_threads = 1").replace(
+        pki["a.test"][0], rsa_crt).replace(pki["a.test"][1], rsa_key)
+    p = start_proxy(config)
+    hello = tlsclient.client_hello("a.test")
+    for attempt in range(5):
+        with socket.create_connection(("127.0.0.1", p.tls_port), timeout=5) as a:
+            obj, out, inc = memory_handshake(a, "a.test")
+            finished = out.read()
+            obj.write(b"GET /busy HTTP/1.1\r\nHost: a.test\r\n\r\n")
+            request = out.read()
+            others = [socket.create_connection(("127.0.0.1", p.tls_port)) for _ in range(30)]
+            time.sleep(0.1)  # accepted
+            # the worker sees A's Finished first, then 30 handshakes (RSA
+            # signatures, some 30 ms); A's request comes in the meantime
+            p.signal(signal.SIGSTOP)
+            try:
+                a.sendall(finished)
+                time.sleep(0.05)
+                for o in others:
+                    o.sendall(hello)
+                time.sleep(0.05)
+            finally:
+                p.signal(signal.SIGCONT)
+            time.sleep(0.005)
+            a.sendall(request)
+            data = b""
+            try:
+                while b"}" not in data:
+                    inc.write(a.recv(65536))
+                    while True:
+                        try:
+                            data += obj.read(65536)
+                        except ssl.SSLWantReadError:
+                            break
+            except socket.timeout:
+                pass
+            for o in others:
+                o.close()
+            assert data.startswith(b"HTTP/1.1 200 OK\r\n"), (attempt, data)
