@@ -117,6 +117,13 @@ void loop_del(struct loop *loop, struct loop_io *io)
     io->fd = -1;
 }
 
+void loop_close(struct loop *loop, struct loop_io *io)
+{
+    if (io->fd >= 0)
+        close(io->fd);
+    io->fd = -1;
+}
+
 /* ---- timers ---- */
 
 static void heap_place(struct loop *loop, size_t i, struct loop_timer *t)

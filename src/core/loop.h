@@ -57,6 +57,10 @@ int loop_add_level(struct loop *loop, struct loop_io *io, int fd, loop_io_cb cb)
 /* Removes fd from the loop (before close). Events already collected for it in
  * this pass are dropped. */
 void loop_del(struct loop *loop, struct loop_io *io);
+/* Closes the fd and forgets it. Closing a socket's only descriptor takes it
+ * out of the epoll set, so this saves loop_del's epoll_ctl per connection;
+ * events already collected for it in this pass are dropped. */
+void loop_close(struct loop *loop, struct loop_io *io);
 
 /* Arms (or re-arms) t to fire after ms milliseconds from the cached now. */
 void loop_timer_set(struct loop *loop, struct loop_timer *t, uint64_t ms, loop_timer_cb cb);

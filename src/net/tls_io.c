@@ -112,12 +112,12 @@ void tls_io_free(struct tls_io *t)
     buf_release(&t->pending);
 }
 
-int tls_io_flush(struct tls_io *t)
+static int flush_with(struct tls_io *t, int flags)
 {
     while (t->pending.len) {
         ssize_t w;
         do
-            w = send(t->fd, buf_data(&t->pending), t->pending.len, MSG_NOSIGNAL);
+            w = send(t->fd, buf_data(&t->pending), t->pending.len, MSG_NOSIGNAL | flags);
         while (w < 0 && errno == EINTR);
         if (w < 0)
             return errno == EAGAIN ? 0 : IO_ERROR;
@@ -125,6 +125,11 @@ int tls_io_flush(struct tls_io *t)
     }
     buf_release(&t->pending);
     return 1;
+}
+
+int tls_io_flush(struct tls_io *t)
+{
+    return flush_with(t, 0);
 }
 
 ssize_t tls_io_read(struct tls_io *t, void *p, size_t n, bool *drained)
@@ -248,5 +253,7 @@ int tls_io_close_notify(struct tls_io *t)
         t->corked = false;
         ERR_clear_error();
     }
-    return tls_io_flush(t);
+    /* the caller's shutdown() or close() comes next and pushes these bytes
+     * with the FIN in one segment */
+    return flush_with(t, MSG_MORE);
 }

@@ -62,9 +62,10 @@ static inline bool tls_io_has_pending(const struct tls_io *t)
  * out with the first data; earlier flights are sent at once. */
 int tls_io_handshake(struct tls_io *t);
 
-/* Sends close_notify after whatever is pending (no waiting for the peer's).
- * Returns 1 when all is sent, 0 when the socket is full (call again), or
- * IO_ERROR. */
+/* Sends close_notify after whatever is pending (no waiting for the peer's),
+ * with MSG_MORE: the caller must shutdown() or close() right after, which
+ * sends these bytes and the FIN together. Returns 1 when all is sent, 0 when
+ * the socket is full (call again), or IO_ERROR. */
 int tls_io_close_notify(struct tls_io *t);
 
 #endif

@@ -183,8 +183,10 @@ void exchange_finish(struct exchange *ex)
     struct client *c = ex->c;
     bool reuse = ex->upstream_reusable && ex->req_done && ex->uc && ex->uc->in.len == 0;
     release_upstream(ex, reuse);
-    if (!ex->client_keep_alive || !ex->req_done)
+    if (!ex->client_keep_alive || !ex->req_done) {
         c->closing = true;
+        c->orderly = ex->req_done;
+    }
     uint64_t head_ms = ex->rt->cfg->client_header_timeout_s * 1000;
     exchange_free(ex);
     if (!c->closing)

@@ -44,6 +44,7 @@ struct client {
     bool read_eof;  /* the client closed its sending side */
     bool rdhup;     /* epoll saw the peer's FIN: read until 0 even after a short read */
     bool closing;   /* close once `out` is flushed */
+    bool orderly;   /* ... after a complete exchange: no lingering needed if nothing unread */
     bool lingering; /* half-closed after an error: discarding input until EOF */
     bool dead;      /* closed; freed after this loop pass */
     bool ip_slot;   /* holds a max_clients_per_ip slot */

@@ -115,9 +115,7 @@ static void client_close(struct client *c)
     struct worker *w = c->w;
     loop_timer_cancel(w->loop, &c->timer);
     loop_timer_cancel(w->loop, &c->life);
-    int fd = c->io.fd;
-    loop_del(w->loop, &c->io);
-    close(fd);
+    loop_close(w->loop, &c->io);
     c->in.len = c->out.len = 0;
     buf_release(&c->in);
     buf_release(&c->out);
@@ -479,6 +477,13 @@ static void drive(struct client *c)
             if (f == 0) {
                 c->can_write = false;
                 loop_want_out(c->w->loop, &c->io, true);
+                return;
+            }
+            /* Lingering (half-close, read until the client's FIN) protects a
+             * response from the reset that unread input would cause; after a
+             * whole request with nothing more received, close() suffices */
+            if (c->orderly && !c->lingering && c->in.len == 0 && !c->can_read) {
+                client_close(c);
                 return;
             }
             linger(c);

@@ -81,11 +81,7 @@ struct deferred_free {
 void upstream_conn_close(struct upstream_pool *p, struct upstream_conn *uc)
 {
     loop_timer_cancel(p->w->loop, &uc->idle_timer);
-    if (uc->io.fd >= 0) {
-        int fd = uc->io.fd;
-        loop_del(p->w->loop, &uc->io);
-        close(fd);
-    }
+    loop_close(p->w->loop, &uc->io);
     uc->owner = NULL;
     uc->in.len = 0;
     buf_release(&uc->in);

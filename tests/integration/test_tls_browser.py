@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-import certs
+import tls_app
 from conftest import BUILD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -25,23 +25,7 @@ HANDSHAKE = r'DEBUG TLS handshake done peer=127\.0\.0\.1:\d+ sni="a\.test" versi
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pki")
-    ca = certs.make_ca()
-    return {"ca": certs.write_ca(ca, str(d)),
-            "a.test": certs.make_leaf(ca, ["a.test"]).write(str(d), "a.test")}
-
-
-def config(pki, backend):
-    crt, key = pki["a.test"]
-    return f"""
-listen_port = {{port}}
-listen_port_tls = {{tls_port}}
-listen_address_v4 = "127.0.0.1"
-[apps.a]
-server_name = "a.test"
-reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:{backend.port}" }}] }}]
-tls = {{ tls_cert_path = "{crt}", tls_cert_key_path = "{key}" }}
-"""
+    return tls_app.make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def nss_home(tmp_path, ca):
@@ -148,7 +132,7 @@ def page_json(dom):
 
 
 def test_chromium_gets_page_over_x25519mlkem768(pki, backend, start_proxy, tmp_path):
-    p = start_proxy(config(pki, backend), env={"RUST_LOG": "debug"})
+    p = start_proxy(tls_app.config(pki, backend), env={"RUST_LOG": "debug"})
     token = uuid.uuid4().hex
     url = f"https://a.test:{p.tls_port}/browser?token={token}"
 
@@ -183,7 +167,7 @@ def test_chromium_gets_page_over_x25519mlkem768(pki, backend, start_proxy, tmp_p
 
 
 def test_classical_clients_get_classical_groups(pki, backend, start_proxy):
-    p = start_proxy(config(pki, backend), env={"RUST_LOG": "debug"})
+    p = start_proxy(tls_app.config(pki, backend), env={"RUST_LOG": "debug"})
     pq_client = str(BUILD / "pq-client")
 
     def pq(*extra):
