@@ -1,5 +1,6 @@
 /* Listening TCP sockets: SO_REUSEADDR + SO_REUSEPORT (one socket per worker
- * on the same address, and rebinding on reload), IPV6_V6ONLY for IPv6. */
+ * on the same address, and rebinding on reload), IPV6_V6ONLY for IPv6,
+ * TCP_NODELAY (which accepted sockets inherit). */
 #ifndef RPXY_NET_LISTENER_H
 #define RPXY_NET_LISTENER_H
 

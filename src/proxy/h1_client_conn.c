@@ -190,9 +190,7 @@ void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t
         return;
     }
     c->counted = !tls;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c->w = w;
+    c->w = w; /* TCP_NODELAY: inherited from the listener */
     c->peer_ip = ip;
     c->peer_port = port;
     c->local_port = local_port;
