@@ -19,6 +19,8 @@ struct ticket_key {
 static pthread_rwlock_t keys_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct ticket_key current, previous;
 static int refuse_index = -1;
+/* fetched once: EVP_aes_256_cbc() would be looked up by name per ticket */
+static EVP_CIPHER *ticket_cipher;
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
 static void make_index(void)
@@ -47,7 +49,9 @@ int tickets_init(void)
 {
     pthread_once(&index_once, make_index);
     pthread_rwlock_wrlock(&keys_lock);
-    int r = current.valid ? 0 : new_key(&current);
+    if (!ticket_cipher)
+        ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+    int r = !ticket_cipher ? -1 : current.valid ? 0 : new_key(&current);
     pthread_rwlock_unlock(&keys_lock);
     return r;
 }
@@ -79,6 +83,8 @@ void tickets_free(void)
     pthread_rwlock_wrlock(&keys_lock);
     OPENSSL_cleanse(&current, sizeof(current));
     OPENSSL_cleanse(&previous, sizeof(previous));
+    EVP_CIPHER_free(ticket_cipher);
+    ticket_cipher = NULL;
     pthread_rwlock_unlock(&keys_lock);
 }
 
@@ -97,7 +103,7 @@ static int set_keys(const struct ticket_key *k, EVP_CIPHER_CTX *cctx, EVP_MAC_CT
     };
     if (EVP_MAC_init(hctx, k->hmac, sizeof(k->hmac), params) != 1)
         return -1;
-    if (EVP_CipherInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv, enc) != 1)
+    if (EVP_CipherInit_ex(cctx, ticket_cipher, NULL, k->aes, iv, enc) != 1)
         return -1;
     return 0;
 }
@@ -113,7 +119,7 @@ static int ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, EV
     int r = -1;
     pthread_rwlock_rdlock(&keys_lock);
     if (enc) {
-        if (current.valid && RAND_bytes(iv, EVP_CIPHER_iv_length(EVP_aes_256_cbc())) == 1) {
+        if (current.valid && RAND_bytes(iv, EVP_CIPHER_get_iv_length(ticket_cipher)) == 1) {
             memcpy(key_name, current.name, 16);
             r = set_keys(&current, cctx, hctx, iv, 1) == 0 ? 1 : -1;
         }
