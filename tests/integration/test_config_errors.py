@@ -2,7 +2,6 @@
 column, key and reason; warnings do not stop a valid file."""
 import pytest
 
-from conftest import run_rpxy
 
 APP = '[apps.a]\nserver_name = "a.test"\nreverse_proxy = [{ upstream = [{ location = "127.0.0.1:9000" }] }]\n'
 

@@ -3,8 +3,6 @@ concurrent connections with every request answered."""
 import re
 import subprocess
 
-from backends import EchoBackend
-
 
 def config(backend, extra=""):
     return f"""
@@ -36,7 +34,7 @@ def test_h2load_many_connections(start_proxy):
     import shutil
     assert shutil.which("h2load"), "nghttp2-client is installed by scripts/install-deps.sh"
     # the tiny C backend: Python's server would be the bottleneck
-    from conftest import REPO, BUILD, free_port
+    from conftest import BUILD, free_port
     port = free_port()
     be = subprocess.Popen([str(BUILD / "bench-backend"), "--quiet", f"127.0.0.1:{port}"])
     try:
