@@ -151,43 +151,51 @@ ssize_t tls_io_read(struct tls_io *t, void *p, size_t n, bool *drained)
     }
 }
 
-/* Encrypts up to `chunk` bytes from iov[*i] + *off on, moving the position
- * on. Small pieces go in one record. Returns bytes taken or IO_ERROR. */
-static ssize_t encrypt_chunk(struct tls_io *t, const struct iovec *iov, int n, int *i, size_t *off,
-                             size_t chunk)
+/* A position in an iovec array. */
+struct iov_cursor {
+    const struct iovec *iov;
+    int n, i;
+    size_t off;
+};
+
+/* The next contiguous piece of at most max bytes (0: none left); the cursor
+ * moves past it. */
+static size_t next_piece(struct iov_cursor *c, size_t max, const char **p)
 {
-    size_t taken = 0;
+    while (c->i < c->n && c->off == c->iov[c->i].iov_len) {
+        c->i++;
+        c->off = 0;
+    }
+    if (c->i == c->n)
+        return 0;
+    size_t k = c->iov[c->i].iov_len - c->off;
+    if (k > max)
+        k = max;
+    *p = (const char *)c->iov[c->i].iov_base + c->off;
+    c->off += k;
+    return k;
+}
+
+/* Encrypts the next `chunk` bytes of the cursor's iovec. Small pieces go in
+ * one record. Returns bytes taken or IO_ERROR. */
+static ssize_t encrypt_chunk(struct tls_io *t, struct iov_cursor *cur, size_t chunk)
+{
+    char one[16384];
+    const char *p;
+    size_t taken = 0, k, w;
     bool failed = false;
     ERR_clear_error();
     t->corked = true;
-    if (chunk <= 16384 && *i + 1 < n && iov[*i].iov_len - *off < chunk) {
-        char one[16384];
-        while (taken < chunk) {
-            size_t k = iov[*i].iov_len - *off;
-            if (k > chunk - taken)
-                k = chunk - taken;
-            memcpy(one + taken, (const char *)iov[*i].iov_base + *off, k);
+    if (chunk <= sizeof(one) && cur->n > 1) {
+        while (taken < chunk && (k = next_piece(cur, chunk - taken, &p))) {
+            memcpy(one + taken, p, k);
             taken += k;
-            *off += k;
-            if (*off == iov[*i].iov_len && *i + 1 < n) {
-                (*i)++;
-                *off = 0;
-            }
         }
-        size_t w = 0;
         failed = SSL_write_ex(t->ssl, one, taken, &w) != 1;
     } else {
-        while (taken < chunk && !failed) {
-            size_t k = iov[*i].iov_len - *off, w = 0;
-            if (k > chunk - taken)
-                k = chunk - taken;
-            failed = k && SSL_write_ex(t->ssl, (const char *)iov[*i].iov_base + *off, k, &w) != 1;
-            taken += w;
-            *off += w;
-            if (*off == iov[*i].iov_len && *i + 1 < n) {
-                (*i)++;
-                *off = 0;
-            }
+        while (!failed && taken < chunk && (k = next_piece(cur, chunk - taken, &p))) {
+            failed = SSL_write_ex(t->ssl, p, k, &w) != 1;
+            taken += k;
         }
     }
     t->corked = false;
@@ -197,8 +205,8 @@ static ssize_t encrypt_chunk(struct tls_io *t, const struct iovec *iov, int n, i
 ssize_t tls_io_writev(struct tls_io *t, const struct iovec *iov, int n, bool flush, bool *blocked)
 {
     *blocked = false;
-    size_t left = 0, taken = 0, off = 0;
-    int i = 0;
+    struct iov_cursor cur = { .iov = iov, .n = n };
+    size_t left = 0, taken = 0;
     for (int k = 0; k < n; k++)
         left += iov[k].iov_len;
     bool older = flush && t->pending.len;
@@ -213,7 +221,7 @@ ssize_t tls_io_writev(struct tls_io *t, const struct iovec *iov, int n, bool flu
             }
             older = false;
         }
-        ssize_t w = encrypt_chunk(t, iov, n, &i, &off, left < WRITE_CHUNK ? left : WRITE_CHUNK);
+        ssize_t w = encrypt_chunk(t, &cur, left < WRITE_CHUNK ? left : WRITE_CHUNK);
         if (w < 0)
             return IO_ERROR;
         taken += (size_t)w;
