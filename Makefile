@@ -10,7 +10,7 @@
 #   make docs         regenerate docs/config.md from the config key table
 
 FLAVOR ?= release
-PKGS   := openssl
+PKGS   := openssl libnghttp2
 
 ifeq ($(FLAVOR),release)
   B       := build

@@ -6,12 +6,14 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential pkg-config libssl-dev
+  build-essential pkg-config libssl-dev libnghttp2-dev
   # sanitizers and fuzzers (clang's runtime carries libFuzzer, ASan, UBSan)
   clang llvm libclang-rt-14-dev
   # tests: Debian's python3 with pytest, and real clients
-  python3 python3-pytest python3-websockets python3-cryptography curl ca-certificates
-  nghttp2-client openssl
+  python3 python3-pytest python3-pytest-xdist python3-websockets python3-cryptography curl
+  ca-certificates nghttp2-client openssl
+  # HTTP/2 and gRPC tests: frame-level client, HTTP/2 client library, gRPC server and client
+  python3-h2 python3-httpx python3-grpcio
   # TLS end-to-end tests: Chromium (offers X25519MLKEM768), certutil for its trust store, testssl.sh
   chromium libnss3-tools testssl.sh
   # constant-time check of ML-KEM (memcheck)

@@ -24,6 +24,7 @@
 #include "tls/server.h"
 #include "tls/sni_table.h"
 #include "tls/tickets.h"
+#include "proxy/client_conn.h"
 #include "proxy/runtime.h"
 #include "upstream/health.h"
 
@@ -302,6 +303,7 @@ int supervisor_run(const struct cli_options *o)
         log_close();
         return 1;
     }
+    worker_set_conn_ops(&client_conn_ops);
     g_server.workers = calloc(n_workers, sizeof(*g_server.workers));
     for (size_t i = 0; g_server.workers && i < n_workers; i++) {
         g_server.workers[i] = worker_new(i);

@@ -11,12 +11,16 @@
 #include "core/buf.h"
 #include "core/server.h"
 #include "log/log.h"
-#include "proxy/exchange.h"
-#include "proxy/h1_client_conn.h"
 #include "proxy/runtime.h"
 #include "tls/sni_table.h"
 #include "upstream/pool.h"
-#include "upstream/sticky.h"
+
+static const struct worker_conn_ops *conn_ops;
+
+void worker_set_conn_ops(const struct worker_conn_ops *ops)
+{
+    conn_ops = ops;
+}
 
 static void on_accept(struct loop *loop, struct loop_io *io, uint32_t events)
 {
@@ -33,7 +37,7 @@ static void on_accept(struct loop *loop, struct loop_io *io, uint32_t events)
                 log_error("accept failed: %s", strerror(errno));
             return;
         }
-        client_accept(w, fd, &peer, l->port, l->tls);
+        conn_ops->accept(w, fd, &peer, l->port, l->tls);
     }
 }
 
@@ -100,7 +104,7 @@ static void on_wake(struct loop *loop, void *arg)
     if (atomic_load(&g_server.force_stop)) {
         w->draining = true;
         drop_listeners(w);
-        client_close_all(w);
+        conn_ops->close_all(w);
         loop_stop(w->loop);
         return;
     }
@@ -123,7 +127,7 @@ static void on_wake(struct loop *loop, void *arg)
     if (atomic_load(&g_server.draining) && !w->draining) {
         w->draining = true;
         drop_listeners(w);
-        client_close_idle_all(w);
+        conn_ops->close_idle_all(w);
     }
     maybe_exit(w);
 }
@@ -146,7 +150,7 @@ static void *worker_main(void *arg)
     lb_rng_seed_auto(&w->rng);
     on_wake(w->loop, w);
     loop_run(w->loop);
-    client_close_all(w);
+    conn_ops->close_all(w);
     drop_listeners(w);
     lset_unref(w->lset);
     w->lset = NULL;
@@ -157,8 +161,7 @@ static void *worker_main(void *arg)
     sni_table_unref(w->tls);
     w->tls = NULL;
     loop_run_deferred(w->loop);
-    exchange_cache_drain(w);
-    sticky_thread_cleanup();
+    conn_ops->thread_exit(w);
     log_flush();
     buf_pool_drain();
     atomic_store(&w->finished, true);

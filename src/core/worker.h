@@ -7,14 +7,32 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/loop.h"
 #include "upstream/balance.h"
 
 struct runtime;
+struct worker;
 struct lset;
 struct upstream_pool;
 struct tls_sni_table;
+
+/* What the worker does with connections. core/ does not know the
+ * protocols: the program registers these before any worker starts. */
+struct worker_conn_ops {
+    /* Takes over an accepted socket (peer is a struct sockaddr_storage). */
+    void (*accept)(struct worker *w, int fd, const void *peer, uint16_t local_port, bool tls);
+    /* Graceful drain: close what is idle, ask the rest to finish. */
+    void (*close_idle_all)(struct worker *w);
+    /* Forced stop: close everything. */
+    void (*close_all)(struct worker *w);
+    /* The worker thread ends: free per-thread caches. */
+    void (*thread_exit)(struct worker *w);
+};
+
+/* Registers the connection operations of every TCP listener. */
+void worker_set_conn_ops(const struct worker_conn_ops *ops);
 
 struct worker_listener {
     struct loop_io io;

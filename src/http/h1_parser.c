@@ -95,7 +95,7 @@ enum { FL_OK, FL_MORE, FL_ERROR, FL_TOO_MANY };
 
 /* Field lines from *pp up to end, through the empty line. Stores up to cap
  * headers in hdr (if not NULL). On FL_OK *pp is past the final CRLF. */
-static int scan_fields(const char **pp, const char *end, struct h1_header *hdr, size_t cap,
+static int scan_fields(const char **pp, const char *end, struct http_field *hdr, size_t cap,
                        size_t *num, const char **why)
 {
     const char *p = *pp;
@@ -175,7 +175,7 @@ static int scan_fields(const char **pp, const char *end, struct h1_header *hdr, 
     }
 }
 
-int h1_parse_fields(const char *buf, size_t len, size_t max_len, struct h1_header *headers,
+int h1_parse_fields(const char *buf, size_t len, size_t max_len, struct http_field *headers,
                     size_t max_headers, size_t *num_headers, const char **why)
 {
     size_t max = max_len < INT_MAX ? max_len : INT_MAX;
@@ -326,7 +326,7 @@ struct framing {
 /* Interprets the stored fields. request: Host, Expect and TE matter;
  * skip_framing: Content-Length and Transfer-Encoding are ignored (tunnels).
  * Returns NULL or the reason of an error. */
-static const char *scan_semantics(const struct h1_header *h, size_t n, bool request,
+static const char *scan_semantics(const struct http_field *h, size_t n, bool request,
                                   bool skip_framing, struct framing *f)
 {
     const char *el;
@@ -490,7 +490,7 @@ static int classify_target(struct h1_request *req)
 }
 
 int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
-                     struct h1_header *headers, struct h1_request *req)
+                     struct http_field *headers, struct h1_request *req)
 {
     memset(req, 0, sizeof(*req));
     size_t max_head = lim->max_head < INT_MAX ? lim->max_head : INT_MAX;
@@ -616,7 +616,7 @@ int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
 }
 
 int h1_parse_response(const char *buf, size_t len, const struct h1_limits *lim, unsigned req_flags,
-                      struct h1_header *headers, struct h1_response *res)
+                      struct http_field *headers, struct h1_response *res)
 {
     memset(res, 0, sizeof(*res));
     size_t max_head = lim->max_head < INT_MAX ? lim->max_head : INT_MAX;

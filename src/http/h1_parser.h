@@ -49,17 +49,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http/field.h"
+
 #define H1_ERROR (-1)
 #define H1_INCOMPLETE (-2)
-
-/* One field line; name and value point into the parsed buffer. The value has
- * its leading and trailing whitespace removed and may be empty. */
-struct h1_header {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-};
 
 /* Caller-chosen limits. A head larger than INT_MAX is never accepted. */
 struct h1_limits {
@@ -154,7 +147,7 @@ extern const unsigned char h1_char_class[256];
  * Returns the head length, H1_INCOMPLETE, or H1_ERROR with req->err_status
  * and req->err_reason set. */
 int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
-                     struct h1_header *headers, struct h1_request *req);
+                     struct http_field *headers, struct h1_request *req);
 
 /* Parses a response head from buf[0..len) for a request described by
  * req_flags (H1_REQ_*). headers must hold lim->max_headers entries;
@@ -163,7 +156,7 @@ int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
  * (502) and res->err_reason set. A 1xx other than 101 is an interim response:
  * the final response follows it. */
 int h1_parse_response(const char *buf, size_t len, const struct h1_limits *lim, unsigned req_flags,
-                      struct h1_header *headers, struct h1_response *res);
+                      struct http_field *headers, struct h1_response *res);
 
 /* Parses field lines alone (a chunked trailer section) from buf[0..len),
  * through the empty line that ends them, by the rules of header fields. The
@@ -171,7 +164,7 @@ int h1_parse_response(const char *buf, size_t len, const struct h1_limits *lim, 
  * max_headers fields in headers and their count in *num_headers; headers may
  * be NULL to only validate (then the count is unlimited). Returns the section
  * length, H1_INCOMPLETE, or H1_ERROR with a short static text in *why. */
-int h1_parse_fields(const char *buf, size_t len, size_t max_len, struct h1_header *headers,
+int h1_parse_fields(const char *buf, size_t len, size_t max_len, struct http_field *headers,
                     size_t max_headers, size_t *num_headers, const char **why);
 
 #endif

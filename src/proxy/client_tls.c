@@ -8,7 +8,7 @@
 
 #include "core/worker.h"
 #include "log/log.h"
-#include "proxy/exchange.h"
+#include "proxy/client_conn.h"
 #include "tls/group_name.h"
 #include "tls/sni_table.h"
 

@@ -1,13 +1,23 @@
-/* One request/response exchange between a client connection and an
- * upstream connection, and the client connection that carries exchanges one
- * after another (HTTP/1.1 keep-alive and pipelining).
+/* One request/response exchange, whatever protocol the client speaks.
  *
- * Bytes flow through two buffers per direction: heads we write (and chunked
- * re-encoding) go through an output buffer; Content-Length bodies are written
- * straight from the buffer they were read into (writev of both), so a body
- * byte is copied once, from the kernel into our buffer. A side is only read
- * while the other side has room, which bounds memory per exchange whatever
- * the body size (back-pressure).
+ * A front-end (http/h1_server, http/h2_server) turns its wire format into an
+ * ex_request and calls exchange_start(); the policy of SPEC 4.2-4.9 (host,
+ * SNI, limits, app, redirect, route, balancing, forwarding headers) runs once,
+ * here, against that neutral form. The upstream client (upstream/h1_client)
+ * then moves the request body toward the backend and hands the response back
+ * through the front-end's ex_front operations: a head (fields already passed
+ * through the response policy), body bytes, an end with trailers.
+ *
+ * Back-pressure crosses the exchange both ways: a front-end offers request
+ * body bytes with exchange_request_body(), which takes what the upstream side
+ * can hold now (a Content-Length body is written straight from the
+ * front-end's buffer: one copy, from the kernel into our buffer); the
+ * upstream side reads from the backend only while response_room() says the
+ * front-end has room. Memory per exchange is bounded whatever the body size.
+ *
+ * Ending: the exchange calls the front-end's done() exactly once (normal end
+ * or abort) and is recycled right after; the front-end forgets its pointer
+ * there. Functions that may end the exchange say so.
  */
 #ifndef RPXY_PROXY_EXCHANGE_H
 #define RPXY_PROXY_EXCHANGE_H
@@ -18,48 +28,103 @@
 
 #include "core/buf.h"
 #include "core/loop.h"
+#include "http/field.h"
 #include "http/h1_chunked.h"
-#include "http/h1_parser.h"
-#include "proxy/h1_client_conn.h"
-#include "net/io_result.h"
-#include "util/ipaddr.h"
-#include <sys/types.h>
-
-#define CLIENT_MAX_HEADERS 100
 
 struct worker;
 struct runtime;
 struct rt_route;
 struct rt_upstream;
 struct upstream_conn;
-struct client_tls;
+struct client;
+struct exchange;
 
-struct client {
-    struct loop_io io;
-    struct worker *w;
-    struct client *next, *prev; /* the worker's list */
-    struct buf in;              /* bytes from the client */
-    struct buf out;             /* bytes for the client: heads, synthetic responses */
-    bool can_read, can_write;
-    bool read_eof;  /* the client closed its sending side */
-    bool rdhup;     /* epoll saw the peer's FIN: read until 0 even after a short read */
-    bool closing;   /* close once `out` is flushed */
-    bool orderly;   /* ... after a complete exchange: no lingering needed if nothing unread */
-    bool lingering; /* half-closed after an error: discarding input until EOF */
-    bool dead;      /* closed; freed after this loop pass */
-    bool ip_slot;   /* holds a max_clients_per_ip slot */
-    uint32_t ip_limit;
-    struct ip_addr peer_ip;
-    uint16_t peer_port;
-    uint16_t local_port;
-    bool tls;                /* arrived on the TLS listener */
-    bool counted;            /* counted against max_clients (TLS: after the handshake) */
-    struct client_tls *tlsc; /* TLS state, NULL on plaintext connections */
-    struct loop_timer timer; /* head read / keep-alive idle / TLS handshake */
-    struct loop_timer life;  /* connection_handling_timeout */
-    struct exchange *ex;     /* the request in progress */
-    struct loop_deferred free_d;
-    struct loop_deferred redrive_d; /* continue a busy exchange later in the pass */
+enum http_version { HTTP_10, HTTP_11, HTTP_20 };
+
+/* How a message body is delimited, as far as the other side needs to know. */
+enum ex_body {
+    EX_BODY_NONE,   /* no body */
+    EX_BODY_LENGTH, /* content_length bytes */
+    EX_BODY_STREAM, /* unknown length: ends with the sender's end of message */
+};
+
+/* A request head; every slice points into the front-end's buffer and is
+ * only read during exchange_start(). */
+struct ex_request {
+    enum http_version version;
+    const char *method;
+    size_t method_len;
+    const char *target; /* path and query: routing, rewriting, redirects */
+    size_t target_len;
+    bool routable;            /* false for CONNECT and OPTIONS *: never matches a route */
+    const char *original_uri; /* X-Original-URI: origin-form as received, or absolute */
+    size_t original_uri_len;
+    const char *scheme; /* the URI's scheme (absolute-form, :scheme), NULL if none */
+    size_t scheme_len;
+    const char *authority; /* the URI's authority (absolute-form, :authority), NULL if none */
+    size_t authority_len;
+    const char *host; /* the Host field, NULL if absent */
+    size_t host_len;
+    const struct http_field *fields;
+    size_t n_fields;
+    enum ex_body body;
+    uint64_t content_length;   /* EX_BODY_LENGTH */
+    bool content_length_field; /* a Content-Length field was sent (even "0") */
+    bool keep_alive;           /* HTTP/1: the connection may carry another request */
+    bool upgrade;              /* Connection: upgrade with an Upgrade field */
+    bool expect_continue;      /* Expect: 100-continue */
+    bool expect_other;         /* another expectation: 417 */
+};
+
+/* A response head for the front-end. fields went through the response
+ * policy (hop-by-hop, Server, Alt-Svc removed; sticky Set-Cookie applied);
+ * the front-end adds server: rpxy, a date when has_date is false, and its
+ * own framing. */
+struct ex_response {
+    int status;
+    const char *reason; /* the upstream's reason phrase (HTTP/1 only) */
+    size_t reason_len;
+    const struct http_field *fields;
+    size_t n_fields;
+    bool has_date;
+    enum ex_body body;
+    uint64_t content_length;
+    bool until_close; /* EX_BODY_STREAM: the upstream ends it by closing */
+    const char *raw;  /* 101: the head as received, returned as is (SPEC 4.10) */
+    size_t raw_len;
+};
+
+/* What a front-end does for the exchange. */
+struct ex_front {
+    /* A synthetic response with an empty body (SPEC 4.11); location may be
+     * NULL. close_after: HTTP/1 closes the connection after it. */
+    void (*synthetic)(struct exchange *ex, int status, const char *location, size_t location_len,
+                      bool close_after);
+    /* Tells the client to send its body (100 Continue). */
+    void (*continue_100)(struct exchange *ex);
+    /* The response head. Returns 0, or -1 (the exchange is then aborted). */
+    int (*response_head)(struct exchange *ex, const struct ex_response *res);
+    /* Whether response body bytes can be taken now. */
+    bool (*response_room)(struct exchange *ex);
+    /* Response body bytes (after a 101: raw tunnel bytes). Returns the bytes
+     * taken (all of them when response_room() was true and the body is
+     * EX_BODY_STREAM), or -1 when the client is gone. */
+    long (*response_body)(struct exchange *ex, const char *p, size_t n);
+    /* The end of the response body, with the upstream's trailer field lines
+     * ("name: value\r\n"..., may be empty). After a 101: the upstream closed. */
+    void (*response_end)(struct exchange *ex, const char *trailer, size_t trailer_len);
+    /* Whether response bytes of this exchange still wait to be sent. */
+    bool (*response_pending)(struct exchange *ex);
+    /* Offers what the client has sent of the request body (and reads more)
+     * through exchange_request_body()/_end(). Returns 1 on progress, 0 when
+     * there is nothing new, -1 when the exchange ended. */
+    int (*pump_request)(struct exchange *ex);
+    /* The exchange is over (ok: the response was complete); the front-end
+     * drops its pointer. Called once, right before the exchange is recycled. */
+    void (*done)(struct exchange *ex, bool ok);
+    /* Something changed outside the front-end's own events (upstream I/O, a
+     * timer): drive the exchange and flush what it produced. */
+    void (*kick)(struct exchange *ex);
 };
 
 enum ex_phase {
@@ -72,43 +137,43 @@ enum ex_phase {
 };
 
 struct exchange {
-    struct client *c;
+    struct worker *w;
+    struct client *c; /* the client connection: peer, listener, TLS facts */
+    const struct ex_front *fe;
+    void *stream;       /* the front-end's per-exchange state (HTTP/2 stream) */
     struct runtime *rt; /* reference held */
     struct rt_route *route;
     struct rt_upstream *up;
     size_t up_index;
     struct upstream_conn *uc;
     enum ex_phase phase;
+    enum http_version version;
     struct loop_timer timer; /* upstream connect / response / progress */
 
     /* request towards the upstream */
-    struct buf up_out; /* head, re-encoded chunks */
-    enum h1_body req_body;
-    uint64_t req_remaining; /* H1_BODY_LENGTH: body bytes still to forward */
-    struct h1_chunked req_chunk;
-    bool req_done;          /* whole request (head and body) handed to up_out / sent */
+    struct buf up_out;      /* head, re-encoded chunks */
+    enum ex_body req_body;  /* how the upstream request body is framed */
+    uint64_t req_remaining; /* EX_BODY_LENGTH: body bytes still to forward */
+    bool req_done;          /* the front-end delivered the whole request (tunnel: its EOF) */
     uint64_t req_body_seen; /* bytes of body received, for the size limit */
     uint64_t body_limit;    /* 0 = unlimited */
     bool replayable;        /* no request body: may be retried on a fresh connection */
     bool retried;
     size_t head_len; /* length of the request head in up_out, for a retry */
 
-    /* response towards the client */
+    /* response from the upstream */
     unsigned resp_req_flags; /* H1_REQ_* for the response parser */
     bool head_request;
-    bool resp_started; /* a response head was written to the client */
-    enum h1_body resp_body;
+    bool resp_started; /* the response head went to the front-end */
+    bool resp_ended;   /* ... and its end */
+    int up_body;       /* enum h1_body of the upstream response */
     uint64_t resp_remaining;
     struct h1_chunked resp_chunk;
-    bool resp_chunked_out; /* re-encode the body as chunked for the client */
-    bool resp_raw_until_close;
     bool upstream_reusable;
-    bool client_keep_alive;
     bool upgrade;
     const char *upgrade_value; /* the Upgrade the client asked for */
     size_t upgrade_value_len;
-    bool up_eof;      /* tunnel: the upstream closed its side */
-    bool client_shut; /* tunnel: we passed that on to the client */
+    bool up_eof; /* tunnel: the upstream closed its side */
     int status;
 
     /* sticky */
@@ -120,7 +185,6 @@ struct exchange {
         const char *host, *method, *path, *scheme, *ua, *xff, *forwarded, *upstream;
         size_t host_len, method_len, path_len, scheme_len, ua_len, xff_len, forwarded_len,
             upstream_len;
-        int minor;
     } log;
     struct exchange *next_free; /* the worker's cache of exchanges */
 
@@ -130,36 +194,43 @@ struct exchange {
     char strs[4096];
 };
 
-/* Client side (h1_client_conn.c). */
-/* Drives a client after any change (I/O readiness, exchange progress). */
-void client_drive(struct client *c);
-/* Appends a synthetic response (empty body) to c->out; close after it when
- * close_after. location may be NULL. */
-void client_synthetic(struct client *c, int status, const char *location, size_t location_len,
-                      bool close_after);
-/* Reads from the client (plain or TLS) into p. Returns bytes, 0 at the end
- * of the stream, IO_AGAIN (c->can_read cleared) or IO_ERROR; clears
- * c->can_read when the socket was drained. */
-ssize_t client_recv(struct client *c, void *p, size_t room);
-/* Writes c->out (and an optional body slice) to the client. Returns bytes of
- * the slice written, or -1 when the connection failed. */
-long client_flush(struct client *c, const char *slice, size_t slice_len);
+/* Starts proxying req for connection c through front-end fe (stream is the
+ * front-end's state, stored in ex->stream). Either a synthetic response is
+ * sent at once (fe->synthetic then fe->done) or the exchange goes on; the
+ * front-end learns of it through *out (NULL when it already ended). Nothing
+ * of req is kept. */
+void exchange_start(struct client *c, const struct ex_front *fe, void *stream,
+                    const struct ex_request *req, struct exchange **out);
 
-/* Exchange (exchange.c). Starts proxying the request parsed from c->in. */
-void exchange_start(struct client *c, const struct h1_request *req, const struct h1_header *hdrs,
-                    size_t head_len);
-/* Moves bytes; returns when no more progress is possible now. */
+/* Moves bytes both ways; returns when no more progress is possible now.
+ * May end the exchange. */
 void exchange_drive(struct exchange *ex);
-/* Ends the exchange; the client continues (keep-alive) or closes. */
-void exchange_finish(struct exchange *ex);
-/* Aborts: the upstream connection is closed, the client connection too
- * unless a synthetic status can still be sent (status > 0). */
+
+/* Whether request body bytes are welcome now (the upstream side has room). */
+bool exchange_request_room(const struct exchange *ex);
+/* Request body bytes (tunnel bytes after a 101). Returns the bytes taken
+ * (0..n; all of them when exchange_request_room() was true and the upstream
+ * body is re-framed), or -1 when the exchange ended. */
+long exchange_request_body(struct exchange *ex, const char *p, size_t n);
+/* The request body ended, with trailer field lines ("name: value\r\n"...,
+ * may be empty). In a tunnel: the client closed its side. Returns 0, or -1
+ * when the exchange ended. */
+int exchange_request_end(struct exchange *ex, const char *trailer, size_t trailer_len);
+
+/* Aborts: the upstream connection is closed; the client gets status as a
+ * synthetic response when none was started (status > 0), else the
+ * front-end resets or closes. Ends the exchange. */
 void exchange_abort(struct exchange *ex, int status, const char *why);
+
+/* For upstream clients: the access-log line (once the response head is
+ * known); (re)arms the connect or the response timeout; reports a failed
+ * upstream connection, which retries once when that is safe. Returns true
+ * when the exchange ended (else it goes on, on a new connection). */
+void exchange_access_log(const struct exchange *ex, int status);
+void exchange_arm_timer(struct exchange *ex, bool connecting);
+bool exchange_upstream_failed(struct exchange *ex, const char *why);
 
 /* Frees the worker's cached exchanges (at thread exit). */
 void exchange_cache_drain(struct worker *w);
-
-/* Copies s into ex->strs; returns the copy (or "" when full). */
-const char *ex_strdup(struct exchange *ex, const char *s, size_t len, size_t *out_len);
 
 #endif

@@ -10,11 +10,6 @@
 #include "proxy/router.h"
 #include "proxy/runtime.h"
 
-bool name_is(const struct h1_header *h, const char *lower, size_t len)
-{
-    return h->name_len == len && strncasecmp(h->name, lower, len) == 0;
-}
-
 bool list_has_token(const char *v, size_t len, const char *tok, size_t tok_len)
 {
     size_t i = 0;
@@ -97,7 +92,7 @@ struct conn_tokens {
     size_t n;
 };
 
-static void collect_connection_tokens(const struct h1_header *f, size_t n, struct conn_tokens *ct)
+static void collect_connection_tokens(const struct http_field *f, size_t n, struct conn_tokens *ct)
 {
     ct->n = 0;
     for (size_t i = 0; i < n; i++) {
@@ -120,7 +115,7 @@ static void collect_connection_tokens(const struct h1_header *f, size_t n, struc
     }
 }
 
-static bool connection_listed(const struct conn_tokens *ct, const struct h1_header *h)
+static bool connection_listed(const struct conn_tokens *ct, const struct http_field *h)
 {
     for (size_t i = 0; i < ct->n; i++)
         if (h->name_len == ct->t[i].len && strncasecmp(h->name, ct->t[i].p, h->name_len) == 0)
@@ -128,7 +123,7 @@ static bool connection_listed(const struct conn_tokens *ct, const struct h1_head
     return false;
 }
 
-static bool hop_by_hop(const struct h1_header *h)
+static bool hop_by_hop(const struct http_field *h)
 {
     switch (h->name_len) {
     case 2: return NAME_IS(h, "te");
@@ -143,7 +138,7 @@ static bool hop_by_hop(const struct h1_header *h)
 }
 
 /* Fields the request policy writes itself. */
-static bool managed_request_field(const struct h1_header *h)
+static bool managed_request_field(const struct http_field *h)
 {
     switch (h->name_len) {
     case 4: return NAME_IS(h, "host");
@@ -163,7 +158,7 @@ static bool managed_request_field(const struct h1_header *h)
 int upreq_build(const struct upreq_input *in, struct buf *buf, struct upreq_output *res)
 {
     struct out o = { .b = buf };
-    const struct h1_header *f = in->fields;
+    const struct http_field *f = in->fields;
     size_t n = in->n_fields;
     unsigned opts = in->route->cfg->upstream_options;
     struct conn_tokens ct;
@@ -172,9 +167,9 @@ int upreq_build(const struct upreq_input *in, struct buf *buf, struct upreq_outp
     struct fwd_str xff[MAX_LINES], fwd[MAX_LINES], xfp = { 0 };
     size_t nxff = 0, nfwd = 0;
     bool have_xfp = false, have_uir = false;
-    const struct h1_header *host = NULL, *upgrade = NULL;
+    const struct http_field *host = NULL, *upgrade = NULL;
     for (size_t i = 0; i < n; i++) {
-        const struct h1_header *h = &f[i];
+        const struct http_field *h = &f[i];
         if (NAME_IS(h, "x-forwarded-for") && nxff < MAX_LINES)
             xff[nxff++] = (struct fwd_str){ h->value, h->value_len };
         else if (NAME_IS(h, "forwarded") && nfwd < MAX_LINES)
@@ -231,7 +226,7 @@ int upreq_build(const struct upreq_input *in, struct buf *buf, struct upreq_outp
     /* the client's fields, minus hop-by-hop and those written below */
     bool any_cookie = false;
     for (size_t i = 0; i < n; i++) {
-        const struct h1_header *h = &f[i];
+        const struct http_field *h = &f[i];
         if (hop_by_hop(h) || managed_request_field(h) || connection_listed(&ct, h)) {
             any_cookie |= NAME_IS(h, "cookie");
             continue;
@@ -319,52 +314,34 @@ int upreq_build(const struct upreq_input *in, struct buf *buf, struct upreq_outp
 
 /* ---- response ---- */
 
-int resp_build(const struct h1_response *res, const struct h1_header *f, size_t n, bool chunked_out,
-               bool keep_alive, bool client_http10, const char *set_cookie, size_t set_cookie_len,
-               struct buf *buf)
+size_t resp_policy(const struct http_field *f, size_t n, bool drop_content_length,
+                   const char *set_cookie, size_t set_cookie_len, struct http_field *out,
+                   size_t cap, bool *has_date)
 {
-    struct out o = { .b = buf };
     struct conn_tokens ct;
     collect_connection_tokens(f, n, &ct);
-    PUTS(&o, "HTTP/1.1 ");
-    put_u64(&o, (uint64_t)res->status);
-    PUTS(&o, " ");
-    put(&o, res->reason_phrase, res->reason_phrase_len);
-    PUTS(&o, "\r\n");
-    bool have_date = false, cookie_replaced = false;
-    for (size_t i = 0; i < n; i++) {
-        const struct h1_header *h = &f[i];
+    size_t k = 0;
+    bool cookie_replaced = false;
+    *has_date = false;
+    for (size_t i = 0; i < n && k < cap; i++) {
+        const struct http_field *h = &f[i];
         if (hop_by_hop(h) || connection_listed(&ct, h) || NAME_IS(h, "server") ||
             NAME_IS(h, "alt-svc"))
             continue;
-        if (NAME_IS(h, "content-length") && res->body == H1_BODY_CHUNKED)
+        if (drop_content_length && NAME_IS(h, "content-length"))
             continue;
         if (NAME_IS(h, "date"))
-            have_date = true;
+            *has_date = true;
         if (set_cookie && NAME_IS(h, "set-cookie") && h->value_len >= 18 &&
             strncmp(h->value, "rpxy_sticky_token=", 18) == 0) {
             if (!cookie_replaced)
-                put_field(&o, "set-cookie", 10, set_cookie, set_cookie_len);
+                out[k++] = (struct http_field){ "set-cookie", 10, set_cookie, set_cookie_len };
             cookie_replaced = true;
             continue;
         }
-        put_field(&o, h->name, h->name_len, h->value, h->value_len);
+        out[k++] = *h;
     }
-    if (set_cookie && !cookie_replaced)
-        put_field(&o, "set-cookie", 10, set_cookie, set_cookie_len);
-    PUTS(&o, "server: rpxy\r\n");
-    if (!have_date) {
-        PUTS(&o, "date: ");
-        const char *d = http_date_now();
-        put(&o, d, strlen(d));
-        PUTS(&o, "\r\n");
-    }
-    if (chunked_out)
-        PUTS(&o, "transfer-encoding: chunked\r\n");
-    if (!keep_alive)
-        PUTS(&o, "connection: close\r\n");
-    else if (client_http10)
-        PUTS(&o, "connection: keep-alive\r\n");
-    PUTS(&o, "\r\n");
-    return o.failed ? -1 : 0;
+    if (set_cookie && !cookie_replaced && k < cap)
+        out[k++] = (struct http_field){ "set-cookie", 10, set_cookie, set_cookie_len };
+    return k;
 }

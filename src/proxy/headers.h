@@ -36,9 +36,9 @@ struct upreq_input {
     uint16_t local_port;
     bool tls;
     bool upgrade;
-    enum h1_body body; /* request framing to announce upstream */
+    enum h1_body body; /* request framing to announce upstream (NONE, LENGTH, CHUNKED) */
     uint64_t content_length;
-    const struct h1_header *fields;
+    const struct http_field *fields;
     size_t n_fields;
     const char *sticky_cookie_rest; /* sticky: the Cookie value to send, or NULL */
     size_t sticky_cookie_rest_len;
@@ -57,20 +57,18 @@ struct upreq_output {
  * not fit (BUF_MAX) or out of memory. */
 int upreq_build(const struct upreq_input *in, struct buf *out, struct upreq_output *res);
 
-/* Appends the client response head: status line, the upstream fields minus
- * hop-by-hop ones and Server/Alt-Svc, then Server: rpxy, framing and
- * connection fields. set_cookie (may be NULL) replaces an upstream
- * Set-Cookie that starts with rpxy_sticky_token=, else is appended. */
-int resp_build(const struct h1_response *res, const struct h1_header *fields, size_t n,
-               bool chunked_out, bool keep_alive, bool client_http10, const char *set_cookie,
-               size_t set_cookie_len, struct buf *out);
+/* The response policy of SPEC 4.10: copies the upstream's fields to out
+ * (cap entries) minus hop-by-hop ones, those the Connection field names,
+ * Server and Alt-Svc (and Content-Length when drop_content_length); a
+ * set_cookie (may be NULL) replaces an upstream Set-Cookie starting with
+ * rpxy_sticky_token=, else is appended. *has_date tells whether a Date
+ * field is among them. Returns the number of fields written. */
+size_t resp_policy(const struct http_field *fields, size_t n, bool drop_content_length,
+                   const char *set_cookie, size_t set_cookie_len, struct http_field *out,
+                   size_t cap, bool *has_date);
 
 /* "date: <IMF-fixdate>" value for now (cached per second per thread). */
 const char *http_date_now(void);
-
-/* Case-insensitive comparison of a field name with a lower-case literal. */
-bool name_is(const struct h1_header *h, const char *lower, size_t len);
-#define NAME_IS(h, lit) name_is((h), lit, sizeof(lit) - 1)
 
 /* Does a comma-separated list contain the token (case-insensitive)? */
 bool list_has_token(const char *v, size_t len, const char *tok, size_t tok_len);

@@ -29,7 +29,7 @@ static int inside(const char *p, size_t n, const char *buf, size_t len)
 }
 
 /* Parses s[0..n) from an exact-size copy, so ASan sees any over-read. */
-static int parse(const uint8_t *s, size_t n, const struct h1_limits *lim, struct h1_header *h,
+static int parse(const uint8_t *s, size_t n, const struct h1_limits *lim, struct http_field *h,
                  struct h1_request *req, char **copy)
 {
     *copy = malloc(n ? n : 1);
@@ -40,7 +40,7 @@ static int parse(const uint8_t *s, size_t n, const struct h1_limits *lim, struct
 }
 
 static void check_accepted(const char *buf, size_t len, int r, const struct h1_request *req,
-                           const struct h1_header *h, const struct h1_limits *lim)
+                           const struct http_field *h, const struct h1_limits *lim)
 {
     check((size_t)r <= len && (size_t)r <= lim->max_head, "head length");
     check(r >= 16 && memcmp(buf + r - 4, "\r\n\r\n", 4) == 0, "head ends with an empty line");
@@ -103,7 +103,7 @@ static void check_accepted(const char *buf, size_t len, int r, const struct h1_r
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct h1_header h[MAXH];
+    static struct http_field h[MAXH];
     struct h1_request req, req2;
     char *buf, *copy;
 

@@ -29,7 +29,7 @@ static int inside(const char *p, size_t n, const char *buf, size_t len)
     return p >= buf && n <= len && (size_t)(p - buf) <= len - n;
 }
 
-static int parse(const uint8_t *s, size_t n, unsigned rf, struct h1_header *h,
+static int parse(const uint8_t *s, size_t n, unsigned rf, struct http_field *h,
                  struct h1_response *res, char **copy, const struct h1_limits *lim)
 {
     *copy = malloc(n ? n : 1);
@@ -40,7 +40,7 @@ static int parse(const uint8_t *s, size_t n, unsigned rf, struct h1_header *h,
 }
 
 static void check_accepted(const char *buf, size_t len, int r, unsigned rf,
-                           const struct h1_response *res, const struct h1_header *h)
+                           const struct h1_response *res, const struct http_field *h)
 {
     check((size_t)r <= len && r >= 16 && memcmp(buf + r - 4, "\r\n\r\n", 4) == 0, "head length");
     check(memcmp(buf, "HTTP/1.", 7) == 0 && res->minor_version == buf[7] - '0', "version");
@@ -81,7 +81,7 @@ static void check_accepted(const char *buf, size_t len, int r, unsigned rf,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct h1_header h[MAXH];
+    static struct http_field h[MAXH];
     struct h1_response res, res2;
     char *buf, *copy;
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #define MAXH 16
-static struct h1_header hdrs[MAXH];
+static struct http_field hdrs[MAXH];
 static const struct h1_limits lim = { 1024, 8192, MAXH };
 static struct h1_request rq;
 static struct h1_response rs;

@@ -1,7 +1,6 @@
-/* The HTTP/1.x client connection: admission, reading and parsing request
- * heads, synthetic responses, writing, timeouts and closing. Proxying a
- * parsed request is exchange.c's job. */
-#include "proxy/h1_client_conn.h"
+/* The client connection: admission, TLS, bytes in and out, timeouts,
+ * closing, and the hand-over to the protocol it speaks. */
+#include "proxy/client_conn.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,18 +19,12 @@
 #include "core/worker.h"
 #include "log/access_line.h"
 #include "log/log.h"
-#include "proxy/exchange.h"
+#include "http/h1_server.h"
+#include "http/h2_server.h"
 #include "proxy/client_tls.h"
-#include "proxy/headers.h"
+#include "proxy/exchange.h"
 #include "proxy/runtime.h"
-
-static const struct h1_limits request_limits = {
-    .max_start_line = 8192,
-    .max_head = BUF_MAX,
-    .max_headers = CLIENT_MAX_HEADERS,
-};
-
-static void client_close(struct client *c);
+#include "upstream/sticky.h"
 
 #define LINGER_MS 2000
 
@@ -69,8 +62,22 @@ static void linger(struct client *c)
 static void on_head_timeout(struct loop *loop, struct loop_timer *t)
 {
     struct client *c = container_of(t, struct client, timer);
-    if (!c->ex)
+    if (c->h2)
+        h2_server_idle_timeout(c);
+    else if (!c->ex)
         client_close(c);
+}
+
+void client_arm_idle_timer(struct client *c)
+{
+    if (c->w->rt)
+        loop_timer_set(c->w->loop, &c->timer, c->w->rt->cfg->client_header_timeout_s * 1000,
+                       on_head_timeout);
+}
+
+const char *client_sni(const struct client *c)
+{
+    return c->tlsc ? client_tls_sni(c->tlsc) : NULL;
 }
 
 static void on_tls_timeout(struct loop *loop, struct loop_timer *t)
@@ -105,13 +112,15 @@ static void free_client(struct loop *loop, struct loop_deferred *d)
     free(c);
 }
 
-static void client_close(struct client *c)
+void client_close(struct client *c)
 {
     if (c->dead)
         return;
     c->dead = true;
     if (c->ex)
         exchange_abort(c->ex, 0, NULL);
+    if (c->h2)
+        h2_server_free(c);
     struct worker *w = c->w;
     loop_timer_cancel(w->loop, &c->timer);
     loop_timer_cancel(w->loop, &c->life);
@@ -228,7 +237,9 @@ void client_close_idle_all(struct worker *w)
     struct client *c = w->clients.head;
     while (c) {
         struct client *next = c->next;
-        if (!c->ex && c->in.len == 0 && c->out.len == 0)
+        if (c->h2)
+            h2_server_shutdown(c);
+        else if (!c->ex && c->in.len == 0 && c->out.len == 0)
             client_close(c);
         c = next;
     }
@@ -330,60 +341,7 @@ long client_flush(struct client *c, const char *slice, size_t slice_len)
     return (long)(done - from_out);
 }
 
-void client_synthetic(struct client *c, int status, const char *location, size_t location_len,
-                      bool close_after)
-{
-    char head[256];
-    const char *reason = alog_reason((unsigned)status);
-    int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\ncontent-length: 0\r\ndate: %s\r\n",
-                     status, reason ? reason : "", http_date_now());
-    size_t need = (size_t)n + location_len + 48;
-    if (buf_reserve(&c->out, need) < 0) {
-        c->closing = true;
-        return;
-    }
-    char *p = buf_data(&c->out) + c->out.len;
-    memcpy(p, head, (size_t)n);
-    p += n;
-    if (location) {
-        memcpy(p, "location: ", 10);
-        p += 10;
-        memcpy(p, location, location_len);
-        p += location_len;
-        memcpy(p, "\r\n", 2);
-        p += 2;
-    }
-    if (close_after) {
-        memcpy(p, "connection: close\r\n", 19);
-        p += 19;
-        c->closing = true;
-    }
-    memcpy(p, "\r\n", 2);
-    p += 2;
-    c->out.len = (size_t)(p - c->out.base - c->out.off);
-}
-
-/* Parses what c->in holds. Returns true when a request was taken (started
- * an exchange or queued a synthetic answer). */
-static bool try_request(struct client *c)
-{
-    struct h1_header hdrs[CLIENT_MAX_HEADERS];
-    struct h1_request req;
-    int r = h1_parse_request(buf_data(&c->in), c->in.len, &request_limits, hdrs, &req);
-    if (r == H1_INCOMPLETE)
-        return false;
-    loop_timer_cancel(c->w->loop, &c->timer);
-    if (r == H1_ERROR) {
-        log_debug("Invalid request from client: %s", req.err_reason);
-        c->in.len = 0;
-        client_synthetic(c, req.err_status, NULL, 0, true);
-        return true;
-    }
-    exchange_start(c, &req, hdrs, (size_t)r);
-    return true;
-}
-
-static int read_more(struct client *c)
+int client_read_more(struct client *c)
 {
     if (buf_reserve(&c->in, 4096) < 0)
         return -2; /* head larger than BUF_MAX */
@@ -407,7 +365,7 @@ static bool tls_ready(struct client *c)
         return false;
     c->counted = true;
     c->can_read = true; /* OpenSSL may hold request bytes read with the handshake */
-    loop_timer_set(c->w->loop, &c->timer, cfg->client_header_timeout_s * 1000, on_head_timeout);
+    client_arm_idle_timer(c);
     return true;
 }
 
@@ -420,7 +378,7 @@ static void flush_at_end(struct client *c)
     if (c->dead || !t || !t->done || !tls_io_has_pending(&t->io) || !c->can_write)
         return;
     if (t->ticket_only && c->ex && !c->ex->resp_started)
-        return;
+        return; /* HTTP/1: the tickets wait for the response */
     int f = tls_io_flush(&t->io);
     if (f == IO_ERROR) {
         client_close(c);
@@ -434,13 +392,59 @@ static void flush_at_end(struct client *c)
     }
 }
 
-static void drive(struct client *c);
-
-void client_drive(struct client *c)
+void client_close_gracefully(struct client *c)
 {
-    drive(c);
-    if (c->tlsc)
-        flush_at_end(c);
+    /* TLS: close_notify after the last bytes, in the same send */
+    int f = c->tlsc && !c->lingering ? tls_io_close_notify(&c->tlsc->io) : 1;
+    if (f == 0) {
+        c->can_write = false;
+        loop_want_out(c->w->loop, &c->io, true);
+        return;
+    }
+    /* Lingering (half-close, read until the client's FIN) protects a
+     * response from the reset that unread input would cause; after a
+     * whole request with nothing more received, close() suffices */
+    if (c->orderly && !c->lingering && c->in.len == 0 && !c->can_read) {
+        client_close(c);
+        return;
+    }
+    linger(c);
+}
+
+static void redrive(struct loop *loop, struct loop_deferred *d)
+{
+    client_drive(container_of(d, struct client, redrive_d));
+}
+
+void client_redrive_later(struct client *c)
+{
+    loop_defer(c->w->loop, &c->redrive_d, redrive);
+}
+
+static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/* Which protocol the first bytes speak: the HTTP/2 connection preface
+ * (prior knowledge on plaintext, after ALPN h2 on TLS), else HTTP/1.x.
+ * Returns false while the bytes so far could still be the preface. */
+static bool pick_protocol(struct client *c)
+{
+    size_t n = c->in.len < sizeof(h2_preface) - 1 ? c->in.len : sizeof(h2_preface) - 1;
+    if (memcmp(buf_data(&c->in), h2_preface, n) != 0) {
+        c->proto = CLIENT_PROTO_H1;
+        return true;
+    }
+    if (n < sizeof(h2_preface) - 1 && !c->read_eof)
+        return false;
+    if (n < sizeof(h2_preface) - 1) {
+        c->proto = CLIENT_PROTO_H1; /* a truncated preface: HTTP/1 answers 400 */
+        return true;
+    }
+    if (h2_server_start(c) < 0) {
+        client_close(c);
+        return false;
+    }
+    c->proto = CLIENT_PROTO_H2;
+    return true;
 }
 
 static void drive(struct client *c)
@@ -454,66 +458,46 @@ static void drive(struct client *c)
         if (r == 0)
             return;
     }
-    while (!c->dead) {
-        if (c->ex) {
-            exchange_drive(c->ex);
-            if (c->dead || c->ex)
-                return;
-            continue;
-        }
-        if (c->out.len) {
-            if (client_flush(c, NULL, 0) < 0) {
+    while (c->proto == CLIENT_PROTO_UNKNOWN && !c->dead) {
+        if (c->in.len && pick_protocol(c))
+            break;
+        if (c->dead)
+            return;
+        if (c->read_eof || !c->can_read) {
+            if (c->read_eof)
                 client_close(c);
-                return;
-            }
-            if (c->out.len)
-                return;
-        }
-        if (c->closing) {
-            /* TLS: close_notify after the last bytes, in the same send */
-            int f = c->tlsc && !c->lingering ? tls_io_close_notify(&c->tlsc->io) : 1;
-            if (f == 0) {
-                c->can_write = false;
-                loop_want_out(c->w->loop, &c->io, true);
-                return;
-            }
-            /* Lingering (half-close, read until the client's FIN) protects a
-             * response from the reset that unread input would cause; after a
-             * whole request with nothing more received, close() suffices */
-            if (c->orderly && !c->lingering && c->in.len == 0 && !c->can_read) {
-                client_close(c);
-                return;
-            }
-            linger(c);
-            return;
-        }
-        if (atomic_load_explicit(&g_server.draining, memory_order_relaxed) && c->in.len == 0) {
-            client_close(c);
-            return;
-        }
-        if (c->in.len && try_request(c))
-            continue;
-        if (c->read_eof) {
-            client_close(c);
-            return;
-        }
-        if (!c->can_read) {
-            if (c->in.len == 0) {
+            else if (c->in.len == 0)
                 buf_release(&c->in);
-                buf_release(&c->out);
-                if (!loop_timer_armed(&c->timer) && c->w->rt)
-                    loop_timer_set(c->w->loop, &c->timer,
-                                   c->w->rt->cfg->client_header_timeout_s * 1000, on_head_timeout);
-            }
             return;
         }
-        int r = read_more(c);
-        if (r == -2) {
-            c->in.len = 0;
-            client_synthetic(c, 431, NULL, 0, true);
-        } else if (r < 0) {
+        int r = client_read_more(c);
+        if (r < 0) {
             client_close(c);
             return;
         }
     }
+    if (c->proto == CLIENT_PROTO_H2)
+        h2_server_drive(c);
+    else
+        h1_server_drive(c);
 }
+
+void client_drive(struct client *c)
+{
+    drive(c);
+    if (c->tlsc)
+        flush_at_end(c);
+}
+
+static void thread_exit(struct worker *w)
+{
+    exchange_cache_drain(w);
+    sticky_thread_cleanup();
+}
+
+const struct worker_conn_ops client_conn_ops = {
+    .accept = client_accept,
+    .close_idle_all = client_close_idle_all,
+    .close_all = client_close_all,
+    .thread_exit = thread_exit,
+};

@@ -1,0 +1,525 @@
+#include "upstream/h1_client.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/worker.h"
+#include "http/h1_chunk_out.h"
+#include "http/h1_parser.h"
+#include "log/log.h"
+#include "proxy/exchange.h"
+#include "proxy/headers.h"
+#include "proxy/runtime.h"
+#include "tls/client.h"
+#include "tls/group_name.h"
+#include "upstream/pool.h"
+
+#define MAX_RESP_HEADERS 100
+#define CHUNK_EXT_MAX 4096
+#define CHUNK_TRAILER_MAX 8192
+
+static const struct h1_limits response_limits = {
+    .max_start_line = 8192,
+    .max_head = BUF_MAX,
+    .max_headers = MAX_RESP_HEADERS,
+};
+
+static void on_upstream_event(struct upstream_conn *uc, uint32_t events)
+{
+    struct exchange *ex = uc->owner;
+    ex->fe->kick(ex);
+}
+
+int h1c_attach(struct exchange *ex, bool fresh_only)
+{
+    struct rt_addrs *addrs = atomic_load_explicit(&ex->up->addrs, memory_order_acquire);
+    if (!addrs || !addrs->n)
+        return -1;
+    const struct sockaddr *sa = (const struct sockaddr *)&addrs->addr[0];
+    struct upstream_conn *uc = NULL;
+    const char *tls_name = ex->up->cfg->tls ? ex->up->cfg->host : NULL;
+    if (!fresh_only)
+        uc = upstream_pool_take(ex->w->pool, sa, addrs->len[0], tls_name);
+    if (uc) {
+        uc->connected = true;
+        ex->phase = EX_SENDING;
+        exchange_arm_timer(ex, false);
+    } else {
+        uc = upstream_connect(ex->w->pool, sa, addrs->len[0], tls_name);
+        if (!uc)
+            return -1;
+        ex->phase = EX_CONNECTING;
+        exchange_arm_timer(ex, true);
+    }
+    uc->owner = ex;
+    uc->on_event = on_upstream_event;
+    ex->uc = uc;
+    return 0;
+}
+
+void h1c_release(struct exchange *ex, bool reuse)
+{
+    struct upstream_conn *uc = ex->uc;
+    if (!uc)
+        return;
+    ex->uc = NULL;
+    if (reuse)
+        upstream_pool_put(ex->w->pool, uc);
+    else
+        upstream_conn_close(ex->w->pool, uc);
+}
+
+bool h1c_reused(const struct exchange *ex)
+{
+    return ex->uc && ex->uc->reused;
+}
+
+bool h1c_idle(const struct exchange *ex)
+{
+    return ex->uc && ex->uc->in.len == 0;
+}
+
+/* ---- connecting ---- */
+
+/* Advances the TLS handshake with the upstream. Returns 1 done, 0 waiting,
+ * -1 failed (the exchange is aborted with 502). */
+static int upstream_handshake(struct exchange *ex)
+{
+    struct upstream_conn *uc = ex->uc;
+    int r = tls_io_handshake(uc->tls);
+    if (r == 1) {
+        uc->tls_done = true;
+        if (log_enabled(LOG_DEBUG)) {
+            char group[64];
+            tls_group_name(uc->tls->ssl, group, sizeof(group));
+            log_debug("Upstream TLS handshake done: %s version=%s group=%s resumed=%s",
+                      uc->tls_name, SSL_get_version(uc->tls->ssl), group,
+                      SSL_session_reused(uc->tls->ssl) ? "true" : "false");
+        }
+        return 1;
+    }
+    if (r == IO_AGAIN) {
+        if (uc->tls->drained)
+            uc->can_read = false;
+        if (tls_io_has_pending(uc->tls)) {
+            uc->can_write = false;
+            loop_want_out(ex->w->loop, &uc->io, true);
+        }
+        return 0;
+    }
+    char why[512];
+    const char *verify = tls_client_verify_error(uc->tls->ssl);
+    unsigned long e = ERR_peek_last_error();
+    snprintf(why, sizeof(why),
+             "Failed to get response from backend: TLS handshake with %s failed: %s", uc->tls_name,
+             verify         ? verify
+             : e            ? ERR_reason_error_string(e)
+             : uc->tls->eof ? "connection closed by the upstream"
+                            : "connection error");
+    ERR_clear_error();
+    exchange_abort(ex, 502, why);
+    return -1;
+}
+
+int h1c_check_connected(struct exchange *ex)
+{
+    struct upstream_conn *uc = ex->uc;
+    if (ex->phase != EX_CONNECTING)
+        return 0;
+    if (!uc->connected) {
+        if (!uc->can_write)
+            return 0;
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(uc->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+            err = errno;
+        if (err) {
+            char why[160];
+            snprintf(why, sizeof(why), "Failed to get response from backend: connect: %s",
+                     strerror(err));
+            exchange_abort(ex, 502, why);
+            return -1;
+        }
+        uc->connected = true;
+        loop_want_out(ex->w->loop, &uc->io, false); /* connected: writable until EAGAIN */
+        uc->can_read = true;
+    }
+    if (uc->tls && !uc->tls_done) {
+        int r = upstream_handshake(ex);
+        if (r != 1)
+            return r;
+    }
+    ex->phase = EX_SENDING;
+    exchange_arm_timer(ex, false);
+    return 1;
+}
+
+/* ---- request ---- */
+
+/* Writes to the upstream (plain or TLS). Returns bytes taken, IO_AGAIN or
+ * IO_ERROR. */
+static ssize_t upstream_write(struct upstream_conn *uc, const struct iovec *iov, int niov)
+{
+    if (uc->tls) {
+        bool blocked;
+        ssize_t w = tls_io_writev(uc->tls, iov, niov, true, &blocked);
+        return w == 0 && blocked ? IO_AGAIN : w;
+    }
+    ssize_t w;
+    do
+        w = niov == 1 ? send(uc->io.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
+                      : writev(uc->io.fd, iov, niov);
+    while (w < 0 && errno == EINTR);
+    if (w < 0)
+        return errno == EAGAIN ? IO_AGAIN : IO_ERROR;
+    return w;
+}
+
+long h1c_send(struct exchange *ex, const char *p, size_t n, bool *progress)
+{
+    struct upstream_conn *uc = ex->uc;
+    if (!uc || ex->phase == EX_CONNECTING)
+        return 0;
+    long body = 0;
+    bool tls_pending = uc->tls && tls_io_has_pending(uc->tls); /* ciphertext to flush */
+    if ((ex->up_out.len || n || tls_pending) && uc->can_write) {
+        struct iovec iov[2];
+        int niov = 0;
+        if (ex->up_out.len)
+            iov[niov++] = (struct iovec){ buf_data(&ex->up_out), ex->up_out.len };
+        if (n)
+            iov[niov++] = (struct iovec){ (void *)p, n };
+        ssize_t w = niov ? upstream_write(uc, iov, niov) : 0;
+        if (!niov && tls_pending)
+            w = tls_io_flush(uc->tls) == IO_ERROR ? IO_ERROR : 0;
+        bool blocked = uc->tls && tls_io_has_pending(uc->tls);
+        if (w == IO_AGAIN) {
+            uc->can_write = false;
+            loop_want_out(ex->w->loop, &uc->io, true);
+        } else if (w < 0) {
+            return exchange_upstream_failed(ex, "Failed to get response from backend: write failed")
+                       ? -1
+                       : 0;
+        } else {
+            size_t done = (size_t)w;
+            if (done < ex->up_out.len + n || blocked) {
+                uc->can_write = false;
+                loop_want_out(ex->w->loop, &uc->io, true);
+            } else if (uc->io.events & EPOLLOUT) {
+                loop_want_out(ex->w->loop, &uc->io, false);
+            }
+            size_t from_out = done < ex->up_out.len ? done : ex->up_out.len;
+            if (ex->replayable && !ex->resp_started && ex->phase != EX_TUNNEL) {
+                /* keep the head for a retry: only move the offset */
+                ex->up_out.off += from_out;
+                ex->up_out.len -= from_out;
+            } else {
+                buf_consume(&ex->up_out, from_out);
+            }
+            body = (long)(done - from_out);
+            if (progress && done)
+                *progress = true;
+        }
+    }
+    if (ex->phase == EX_SENDING && ex->req_done && ex->up_out.len == 0)
+        ex->phase = EX_WAIT_HEAD;
+    return body;
+}
+
+int h1c_frame_chunk(struct exchange *ex, const char *p, size_t n)
+{
+    return h1_chunk_append(&ex->up_out, p, n);
+}
+
+int h1c_frame_last_chunk(struct exchange *ex, const char *trailer, size_t trailer_len)
+{
+    return h1_chunk_append_last(&ex->up_out, trailer, trailer_len);
+}
+
+void h1c_shutdown_write(struct exchange *ex)
+{
+    struct upstream_conn *uc = ex->uc;
+    if (!uc)
+        return;
+    if (uc->tls)
+        tls_io_close_notify(uc->tls);
+    shutdown(uc->io.fd, SHUT_WR);
+}
+
+/* ---- response ---- */
+
+/* Reads from the upstream when there is room. Returns 1 data, 0 nothing, -1 EOF, -2 error. */
+static int read_upstream(struct exchange *ex)
+{
+    struct upstream_conn *uc = ex->uc;
+    if (!uc->can_read || uc->in.len >= BUF_BLOCK)
+        return 0;
+    if (buf_reserve(&uc->in, 4096) < 0)
+        return -2;
+    size_t room = buf_room(&uc->in);
+    ssize_t r;
+    if (uc->tls) {
+        bool drained;
+        r = tls_io_read(uc->tls, buf_data(&uc->in) + uc->in.len, room, &drained);
+        if (r == IO_AGAIN || (drained && !uc->rdhup))
+            uc->can_read = false;
+        if (r > 0) {
+            uc->in.len += (size_t)r;
+            return 1;
+        }
+        return r == 0 ? -1 : r == IO_AGAIN ? 0 : -2;
+    }
+    do
+        r = recv(uc->io.fd, buf_data(&uc->in) + uc->in.len, room, 0);
+    while (r < 0 && errno == EINTR);
+    if (r > 0) {
+        uc->in.len += (size_t)r;
+        if ((size_t)r < room && !uc->rdhup)
+            uc->can_read = false;
+        return 1;
+    }
+    if (r == 0) {
+        uc->can_read = false;
+        return -1;
+    }
+    if (errno == EAGAIN) {
+        uc->can_read = false;
+        return 0;
+    }
+    return -2;
+}
+
+/* The response body is over: tell the front-end. */
+static void end_response(struct exchange *ex, const char *trailer, size_t trailer_len)
+{
+    ex->resp_ended = true;
+    ex->fe->response_end(ex, trailer, trailer_len);
+}
+
+/* Hands the head to the front-end. Returns 0, or -1 when the exchange ended. */
+static int start_response(struct exchange *ex, const struct h1_response *res,
+                          const struct http_field *hdrs, size_t head_len)
+{
+    struct upstream_conn *uc = ex->uc;
+    ex->status = res->status;
+    ex->up_body = (int)res->body;
+    ex->upstream_reusable = (res->flags & H1_F_KEEP_ALIVE) != 0;
+    struct ex_response out = {
+        .status = res->status,
+        .reason = res->reason_phrase,
+        .reason_len = res->reason_phrase_len,
+    };
+    if (res->body == H1_BODY_TUNNEL) {
+        /* 101: returned as is, then bytes both ways (4.10) */
+        out.raw = buf_data(&uc->in);
+        out.raw_len = head_len;
+        ex->resp_started = true;
+        if (ex->fe->response_head(ex, &out) < 0) {
+            exchange_abort(ex, 500, "Failed to upgrade connection: head too large");
+            return -1;
+        }
+        buf_consume(&uc->in, head_len);
+        ex->phase = EX_TUNNEL;
+        ex->req_done = false; /* now: until the client closes its side */
+        ex->upstream_reusable = false;
+        loop_timer_cancel(ex->w->loop, &ex->timer);
+        exchange_access_log(ex, res->status);
+        return 0;
+    }
+    if (res->body == H1_BODY_CHUNKED) {
+        h1_chunked_init(&ex->resp_chunk, CHUNK_EXT_MAX, CHUNK_TRAILER_MAX);
+        out.body = EX_BODY_STREAM;
+    } else if (res->body == H1_BODY_CLOSE) {
+        ex->upstream_reusable = false;
+        out.body = EX_BODY_STREAM;
+        out.until_close = true;
+    } else if (res->body == H1_BODY_LENGTH) {
+        ex->resp_remaining = res->content_length;
+        out.body = EX_BODY_LENGTH;
+        out.content_length = res->content_length;
+    }
+    struct http_field fields[MAX_RESP_HEADERS + 1];
+    out.fields = fields;
+    out.n_fields = resp_policy(hdrs, res->num_headers, res->body == H1_BODY_CHUNKED,
+                               ex->issue_cookie ? ex->set_cookie : NULL, ex->set_cookie_len, fields,
+                               MAX_RESP_HEADERS + 1, &out.has_date);
+    ex->resp_started = true;
+    if (ex->fe->response_head(ex, &out) < 0) {
+        exchange_abort(ex, 0, NULL);
+        return -1;
+    }
+    buf_consume(&uc->in, head_len);
+    /* the request head is no longer needed for a retry */
+    ex->up_out.len = 0;
+    ex->up_out.off = 0;
+    ex->phase = EX_BODY;
+    exchange_access_log(ex, res->status);
+    if (ex->head_request || res->body == H1_BODY_NONE ||
+        (res->body == H1_BODY_LENGTH && res->content_length == 0))
+        end_response(ex, NULL, 0);
+    return 0;
+}
+
+/* Parses the response head (skipping interim 1xx). Returns 1 when it
+ * started, 0 when more bytes are needed, -1 when the exchange ended. */
+static int read_head(struct exchange *ex)
+{
+    struct upstream_conn *uc = ex->uc;
+    while (uc->in.len) {
+        struct http_field hdrs[MAX_RESP_HEADERS];
+        struct h1_response res;
+        int r = h1_parse_response(buf_data(&uc->in), uc->in.len, &response_limits,
+                                  ex->resp_req_flags, hdrs, &res);
+        if (r == H1_INCOMPLETE)
+            return 0;
+        if (r == H1_ERROR) {
+            char why[160];
+            snprintf(why, sizeof(why), "Failed to get response from backend: %s", res.err_reason);
+            exchange_abort(ex, ex->upgrade && res.status == 101 ? 500 : 502, why);
+            return -1;
+        }
+        if (res.status >= 100 && res.status < 200 && res.status != 101) {
+            buf_consume(&uc->in, (size_t)r);
+            continue;
+        }
+        if (res.status == 101) {
+            const struct http_field *got = NULL;
+            for (size_t i = 0; i < res.num_headers; i++)
+                if (NAME_IS(&hdrs[i], "upgrade"))
+                    got = &hdrs[i];
+            if (!got || got->value_len != ex->upgrade_value_len ||
+                strncasecmp(got->value, ex->upgrade_value, got->value_len) != 0) {
+                exchange_abort(ex, 500,
+                               "Failed to upgrade connection: upstream switched to "
+                               "another protocol");
+                return -1;
+            }
+        }
+        return start_response(ex, &res, hdrs, (size_t)r) < 0 ? -1 : 1;
+    }
+    return 0;
+}
+
+/* A chunked body: decoded, handed over piece by piece. */
+static int relay_chunked(struct exchange *ex, bool eof)
+{
+    struct upstream_conn *uc = ex->uc;
+    int progress = 0;
+    while (uc->in.len && !ex->resp_ended && ex->fe->response_room(ex)) {
+        struct h1_chunk_out co;
+        int r = h1_chunked_decode(&ex->resp_chunk, buf_data(&uc->in), uc->in.len, &co);
+        if (r == H1_CHUNK_ERROR) {
+            exchange_abort(ex, 0, NULL);
+            return -1;
+        }
+        if (r == H1_CHUNK_DATA && co.data_len &&
+            ex->fe->response_body(ex, co.data, co.data_len) < 0) {
+            exchange_abort(ex, 0, NULL);
+            return -1;
+        }
+        if (r == H1_CHUNK_DONE) {
+            /* the trailer points into uc->in: hand it over before consuming */
+            end_response(ex, co.trailer, co.trailer_len);
+            ex->up_body = H1_BODY_NONE;
+        }
+        buf_consume(&uc->in, co.consumed);
+        progress = 1;
+        if (r == H1_CHUNK_MORE)
+            break;
+    }
+    if (!ex->resp_ended && eof) {
+        exchange_abort(ex, 0, NULL); /* truncated chunked body */
+        return -1;
+    }
+    return progress;
+}
+
+/* A Content-Length body, one delimited by the close, or tunnel bytes:
+ * written straight from uc->in. */
+static int relay_raw(struct exchange *ex, bool eof)
+{
+    struct upstream_conn *uc = ex->uc;
+    int progress = 0;
+    size_t direct = uc->in.len;
+    if (ex->phase != EX_TUNNEL && ex->up_body == H1_BODY_LENGTH && direct > ex->resp_remaining)
+        direct = (size_t)ex->resp_remaining;
+    if (direct && !ex->resp_ended) {
+        long w = ex->fe->response_body(ex, buf_data(&uc->in), direct);
+        if (w < 0) {
+            exchange_abort(ex, 0, NULL);
+            return -1;
+        }
+        if (w > 0) {
+            buf_consume(&uc->in, (size_t)w);
+            if (ex->up_body == H1_BODY_LENGTH && ex->phase != EX_TUNNEL)
+                ex->resp_remaining -= (uint64_t)w;
+            progress = 1;
+        }
+    }
+    if (ex->phase == EX_TUNNEL) {
+        if (eof)
+            ex->up_eof = true;
+        if (ex->up_eof && uc->in.len == 0 && !ex->resp_ended) {
+            end_response(ex, NULL, 0);
+            progress = 1;
+        }
+        return progress;
+    }
+    if (ex->up_body == H1_BODY_LENGTH && ex->resp_remaining == 0 && !ex->resp_ended) {
+        end_response(ex, NULL, 0);
+    } else if (eof && ex->up_body == H1_BODY_CLOSE && uc->in.len == 0) {
+        ex->upstream_reusable = false;
+        end_response(ex, NULL, 0);
+        progress = 1;
+    } else if (eof && ex->up_body == H1_BODY_LENGTH && ex->resp_remaining) {
+        exchange_abort(ex, 0, NULL); /* truncated body */
+        return -1;
+    }
+    return progress;
+}
+
+int h1c_pump_response(struct exchange *ex)
+{
+    struct upstream_conn *uc = ex->uc;
+    if (!uc || ex->phase == EX_CONNECTING || (ex->resp_ended && ex->phase != EX_TUNNEL))
+        return 0;
+    int progress = 0;
+    int rr = read_upstream(ex);
+    if (rr == 1) {
+        progress = 1;
+        if (ex->phase != EX_TUNNEL)
+            exchange_arm_timer(ex, false);
+    } else if (rr == -2) {
+        return exchange_upstream_failed(ex, "Failed to get response from backend: read failed") ? -1
+                                                                                                : 1;
+    }
+    bool eof = rr == -1;
+    if (!ex->resp_started) {
+        int h = read_head(ex);
+        if (h < 0)
+            return -1;
+        if (h == 0) {
+            if (eof)
+                return exchange_upstream_failed(
+                           ex, "Failed to get response from backend: connection closed")
+                           ? -1
+                           : 1;
+            return progress;
+        }
+        progress = 1;
+        if (ex->resp_ended)
+            return progress;
+    }
+    int r = ex->up_body == H1_BODY_CHUNKED && ex->phase != EX_TUNNEL ? relay_chunked(ex, eof)
+                                                                     : relay_raw(ex, eof);
+    if (r < 0)
+        return -1;
+    return progress | r;
+}
