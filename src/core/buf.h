@@ -20,6 +20,13 @@ static inline char *buf_data(const struct buf *b)
     return b->base + b->off;
 }
 
+/* The data for reading, "" when there is none (an empty buffer may have no
+ * block: buf_data would be NULL + 0). */
+static inline const char *buf_bytes(const struct buf *b)
+{
+    return b->len ? b->base + b->off : "";
+}
+
 /* Room after the data. */
 static inline size_t buf_room(const struct buf *b)
 {

@@ -110,7 +110,10 @@ static void on_wake(struct loop *loop, void *arg)
     }
     unsigned gen = atomic_load(&g_server.generation);
     if (gen != w->generation) {
+        bool reload = w->generation != (unsigned)-1;
         w->generation = gen;
+        if (reload)
+            conn_ops->reloaded(w);
         struct runtime *rt = server_acquire_runtime();
         if (w->rt)
             runtime_unref(w->rt);

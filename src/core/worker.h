@@ -25,6 +25,9 @@ struct worker_conn_ops {
     void (*accept)(struct worker *w, int fd, const void *peer, uint16_t local_port, bool tls);
     /* Graceful drain: close what is idle, ask the rest to finish. */
     void (*close_idle_all)(struct worker *w);
+    /* A new configuration was published: long-lived connections are asked
+     * to end gracefully, so that clients come back to the new one. */
+    void (*reloaded)(struct worker *w);
     /* Forced stop: close everything. */
     void (*close_all)(struct worker *w);
     /* The worker thread ends: free per-thread caches. */

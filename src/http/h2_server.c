@@ -1,25 +1,880 @@
 #include "http/h2_server.h"
 
-#include "proxy/client_conn.h"
+#include <nghttp2/nghttp2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* Not served yet: a connection that opens with the HTTP/2 preface is closed. */
+#include "config/config.h"
+#include "core/worker.h"
+#include "http/h1_parser.h"
+#include "http/h2_flood.h"
+#include "log/log.h"
+#include "proxy/client_conn.h"
+#include "proxy/exchange.h"
+#include "proxy/headers.h"
+#include "proxy/runtime.h"
+
+#define H2_MAX_FIELDS 100
+#define H2_MAX_HEAD BUF_MAX            /* names, values and pseudo-headers of one request */
+#define H2_CONN_WINDOW (1u << 20)      /* connection receive window */
+#define H2_STREAM_WINDOW 65535u        /* stream receive window: fits the request buffer */
+#define H2_MAX_HEADER_LIST (64u << 10) /* SETTINGS_MAX_HEADER_LIST_SIZE */
+#define H2_READS_PER_PASS 16
+
+/* A field kept as offsets into the stream's head buffer (which may move). */
+struct h2_field_ref {
+    uint32_t name, name_len, value, value_len;
+};
+
+struct h2_stream {
+    struct h2_conn *h2;
+    struct h2_stream *next, *prev;
+    int32_t id;
+    struct exchange *ex;
+
+    /* the request head (then the trailers) as received */
+    struct buf head;
+    struct h2_field_ref fields[H2_MAX_FIELDS];
+    size_t n_fields;
+    struct h2_field_ref method, scheme, authority, path;
+    bool have_method, have_scheme, have_authority, have_path;
+    bool too_large;     /* more fields or bytes than we keep: 431 */
+    bool started;       /* the exchange was started (or a synthetic answer given) */
+    bool in_trailers;   /* receiving the request's trailer section */
+    struct buf trailer; /* request trailer as "name: value\r\n" lines */
+
+    /* the request body not yet taken by the exchange */
+    struct buf req_in;
+    bool req_end; /* END_STREAM received */
+
+    /* the response */
+    struct buf resp;     /* body bytes not yet framed */
+    struct buf resp_hdr; /* lower-cased names for the response/trailer nv lists */
+    bool resp_eof;
+    bool resp_deferred; /* the data provider waits for bytes */
+    bool replied;       /* a response head was submitted */
+    bool rst_after;     /* reset (NO_ERROR) once the response is sent: the
+                           request body is no longer wanted */
+    bool closed;        /* nghttp2 closed the stream */
+};
+
+struct h2_conn {
+    struct client *c;
+    nghttp2_session *session;
+    struct h2_stream *streams;
+    size_t n_streams;
+    bool goaway;     /* a graceful GOAWAY was sent */
+    bool freeing;    /* h2_server_free runs: no more submissions */
+    bool room_freed; /* response bytes left: exchanges may have room again */
+    struct h2_flood flood;
+};
+
+/* ---- streams ---- */
+
+static struct h2_stream *stream_new(struct h2_conn *h, int32_t id)
+{
+    struct h2_stream *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->h2 = h;
+    s->id = id;
+    s->next = h->streams;
+    if (s->next)
+        s->next->prev = s;
+    h->streams = s;
+    h->n_streams++;
+    loop_timer_cancel(h->c->w->loop, &h->c->timer);
+    return s;
+}
+
+static void stream_free(struct h2_stream *s)
+{
+    struct h2_conn *h = s->h2;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        h->streams = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    h->n_streams--;
+    struct buf *bufs[] = { &s->head, &s->trailer, &s->req_in, &s->resp, &s->resp_hdr };
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
+        bufs[i]->len = 0;
+        buf_release(bufs[i]);
+    }
+    free(s);
+    if (h->n_streams == 0 && !h->freeing && !h->c->dead)
+        client_arm_idle_timer(h->c);
+}
+
+static const char *ref_ptr(const struct h2_stream *s, uint32_t off)
+{
+    return buf_data(&s->head) + off;
+}
+
+/* Appends bytes to the head buffer; returns their offset, or -1 when the
+ * request head is too large. */
+static long head_put(struct h2_stream *s, const uint8_t *p, size_t n)
+{
+    if (s->head.len + n > H2_MAX_HEAD || buf_reserve(&s->head, n ? n : 1) < 0)
+        return -1;
+    long off = (long)s->head.len;
+    memcpy(buf_data(&s->head) + s->head.len, p, n);
+    s->head.len += n;
+    return off;
+}
+
+/* ---- the exchange's front-end operations ---- */
+
+static void submit_head(struct h2_stream *s, const nghttp2_nv *nv, size_t n, bool with_body);
+
+static nghttp2_nv make_nv(const char *name, size_t nl, const char *value, size_t vl)
+{
+    return (nghttp2_nv){ (uint8_t *)name, (uint8_t *)value, nl, vl,
+                         NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };
+}
+
+#define NV_LIT(n, v, vl) make_nv(n, sizeof(n) - 1, v, vl)
+
+/* The three digits of a status code (100..999). */
+static void status_text(int status, char out[4])
+{
+    unsigned v = status >= 100 && status <= 999 ? (unsigned)status : 500;
+    out[0] = (char)('0' + v / 100);
+    out[1] = (char)('0' + v / 10 % 10);
+    out[2] = (char)('0' + v % 10);
+    out[3] = '\0';
+}
+
+static void fe_synthetic(struct exchange *ex, int status, const char *location, size_t location_len,
+                         bool close_after)
+{
+    struct h2_stream *s = ex->stream;
+    if (s->replied || s->closed || s->h2->freeing)
+        return;
+    char code[4];
+    status_text(status, code);
+    const char *date = http_date_now();
+    nghttp2_nv nv[3];
+    size_t n = 0;
+    nv[n++] = NV_LIT(":status", code, 3);
+    nv[n++] = NV_LIT("date", date, strlen(date));
+    if (location)
+        nv[n++] = NV_LIT("location", location, location_len);
+    submit_head(s, nv, n, false);
+}
+
+static void fe_continue_100(struct exchange *ex)
+{
+    /* HTTP/2 clients send the body without waiting (RFC 9113 8.1.1) */
+}
+
+/* Lower-cases names into s->resp_hdr (HTTP/2 field names are lower-case)
+ * and builds nv entries pointing there. Returns the count, or -1. */
+static long lower_fields(struct h2_stream *s, const struct http_field *f, size_t n, nghttp2_nv *nv,
+                         size_t cap)
+{
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        need += f[i].name_len;
+    s->resp_hdr.len = 0;
+    if (need && buf_reserve(&s->resp_hdr, need) < 0)
+        return -1;
+    char *base = buf_data(&s->resp_hdr);
+    size_t k = 0, used = 0;
+    for (size_t i = 0; i < n && k < cap; i++) {
+        char *name = base + used;
+        for (size_t j = 0; j < f[i].name_len; j++) {
+            char ch = f[i].name[j];
+            name[j] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
+        }
+        used += f[i].name_len;
+        nv[k++] = make_nv(name, f[i].name_len, f[i].value, f[i].value_len);
+    }
+    s->resp_hdr.len = used;
+    return (long)k;
+}
+
+static int fe_response_head(struct exchange *ex, const struct ex_response *res)
+{
+    struct h2_stream *s = ex->stream;
+    if (s->closed || res->raw)
+        return -1;
+    char code[4];
+    status_text(res->status, code);
+    nghttp2_nv nv[H2_MAX_FIELDS + 4];
+    size_t n = 0;
+    nv[n++] = NV_LIT(":status", code, 3);
+    long k = lower_fields(s, res->fields, res->n_fields, nv + n, H2_MAX_FIELDS + 1);
+    if (k < 0)
+        return -1;
+    n += (size_t)k;
+    nv[n++] = NV_LIT("server", "rpxy", 4);
+    const char *date = http_date_now();
+    if (!res->has_date)
+        nv[n++] = NV_LIT("date", date, strlen(date));
+    bool body = !ex->head_request && res->body != EX_BODY_NONE &&
+                !(res->body == EX_BODY_LENGTH && res->content_length == 0);
+    submit_head(s, nv, n, body);
+    return 0;
+}
+
+static bool fe_response_room(struct exchange *ex)
+{
+    struct h2_stream *s = ex->stream;
+    return s->resp.len < BUF_BLOCK;
+}
+
+static long fe_response_body(struct exchange *ex, const char *p, size_t n)
+{
+    struct h2_stream *s = ex->stream;
+    if (s->closed)
+        return -1;
+    if (s->resp.len + n > BUF_MAX && s->resp.len >= BUF_BLOCK)
+        return 0;
+    if (s->resp.len + n > BUF_MAX)
+        n = BUF_MAX - s->resp.len;
+    if (buf_reserve(&s->resp, n) < 0)
+        return -1;
+    memcpy(buf_data(&s->resp) + s->resp.len, p, n);
+    s->resp.len += n;
+    if (s->resp_deferred) {
+        s->resp_deferred = false;
+        nghttp2_session_resume_data(s->h2->session, s->id);
+    }
+    return (long)n;
+}
+
+static void fe_response_end(struct exchange *ex, const char *trailer, size_t trailer_len)
+{
+    struct h2_stream *s = ex->stream;
+    s->resp_eof = true;
+    if (trailer_len && buf_reserve(&s->trailer, trailer_len) == 0) {
+        s->trailer.len = 0;
+        memcpy(buf_data(&s->trailer), trailer, trailer_len);
+        s->trailer.len = trailer_len;
+    } else {
+        s->trailer.len = 0;
+    }
+    if (s->resp_deferred && !s->closed) {
+        s->resp_deferred = false;
+        nghttp2_session_resume_data(s->h2->session, s->id);
+    }
+}
+
+static bool fe_response_pending(struct exchange *ex)
+{
+    return false; /* the stream keeps what is left to send; the exchange may end */
+}
+
+static int fe_pump_request(struct exchange *ex)
+{
+    struct h2_stream *s = ex->stream;
+    int progress = 0;
+    if (s->req_in.len) {
+        long w = exchange_request_body(ex, buf_data(&s->req_in), s->req_in.len);
+        if (w < 0)
+            return -1;
+        if (w > 0) {
+            buf_consume(&s->req_in, (size_t)w);
+            nghttp2_session_consume(s->h2->session, s->id, (size_t)w);
+            progress = 1;
+        }
+    }
+    if (s->req_end && s->req_in.len == 0 && !ex->req_done) {
+        if (ex->req_body == EX_BODY_LENGTH && ex->req_remaining) {
+            exchange_abort(ex, 400, NULL); /* nghttp2 checks this too; belt and braces */
+            return -1;
+        }
+        if (exchange_request_end(ex, buf_bytes(&s->trailer), s->trailer.len) < 0)
+            return -1;
+        s->trailer.len = 0;
+        progress = 1;
+    }
+    return progress;
+}
+
+static void fe_done(struct exchange *ex, bool ok)
+{
+    struct h2_stream *s = ex->stream;
+    if (!s)
+        return;
+    s->ex = NULL;
+    struct h2_conn *h = s->h2;
+    if (s->closed || h->freeing)
+        return;
+    if (!s->replied) {
+        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    if (!ok && !s->resp_eof) {
+        /* the response broke off: the client must not take it as complete */
+        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    /* answered before the request ended: no more body wanted (RFC 9113
+     * 8.1), said once the response has left */
+    s->rst_after = !s->req_end;
+}
+
+static void fe_kick(struct exchange *ex)
+{
+    client_drive(ex->c);
+}
+
+static const struct ex_front h2_front = {
+    .synthetic = fe_synthetic,
+    .continue_100 = fe_continue_100,
+    .response_head = fe_response_head,
+    .response_room = fe_response_room,
+    .response_body = fe_response_body,
+    .response_end = fe_response_end,
+    .response_pending = fe_response_pending,
+    .pump_request = fe_pump_request,
+    .done = fe_done,
+    .kick = fe_kick,
+};
+
+/* ---- response body through nghttp2 ---- */
+
+/* Parses "name: value\r\n" lines and submits them as trailers. */
+static void submit_trailers(struct h2_stream *s)
+{
+    struct http_field f[H2_MAX_FIELDS];
+    size_t n = 0;
+    const char *why;
+    char *text = buf_data(&s->trailer);
+    size_t len = s->trailer.len;
+    /* h1_parse_fields wants the empty line that ends the section */
+    if (buf_reserve(&s->trailer, 2) < 0)
+        return;
+    text = buf_data(&s->trailer);
+    memcpy(text + len, "\r\n", 2);
+    if (h1_parse_fields(text, len + 2, len + 2, f, H2_MAX_FIELDS, &n, &why) < 0)
+        return;
+    nghttp2_nv nv[H2_MAX_FIELDS];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct http_field *h = &f[i];
+        if (NAME_IS(h, "content-length") || NAME_IS(h, "transfer-encoding") ||
+            NAME_IS(h, "connection") || NAME_IS(h, "host") || NAME_IS(h, "te") ||
+            NAME_IS(h, "trailer") || NAME_IS(h, "keep-alive") || NAME_IS(h, "upgrade"))
+            continue;
+        f[k++] = *h;
+    }
+    long m = lower_fields(s, f, k, nv, H2_MAX_FIELDS);
+    if (m > 0)
+        nghttp2_submit_trailer(s->h2->session, s->id, nv, (size_t)m);
+}
+
+static ssize_t data_read(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
+                         uint32_t *flags, nghttp2_data_source *src, void *user)
+{
+    struct h2_stream *s = src->ptr;
+    size_t n = length < s->resp.len ? length : s->resp.len;
+    if (n == 0 && !s->resp_eof) {
+        s->resp_deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n == s->resp.len && s->resp_eof) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (s->trailer.len) {
+            *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+            submit_trailers(s);
+        }
+    }
+    return (ssize_t)n;
+}
+
+/* Writes a DATA frame: its header, then the bytes straight from s->resp
+ * into the connection's output. */
+static int send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd,
+                     size_t length, nghttp2_data_source *src, void *user)
+{
+    struct h2_conn *h = user;
+    struct client *c = h->c;
+    struct h2_stream *s = src->ptr;
+    if (c->out.len >= BUF_BLOCK && client_flush(c, NULL, 0) < 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (c->out.len >= BUF_BLOCK)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    size_t pad = frame->data.padlen;
+    if (buf_reserve(&c->out, 9 + length + pad) < 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    char *o = buf_data(&c->out) + c->out.len;
+    memcpy(o, framehd, 9);
+    size_t at = 9;
+    if (pad) {
+        o[at++] = (char)(pad - 1);
+    }
+    memcpy(o + at, buf_bytes(&s->resp), length);
+    at += length;
+    if (pad > 1) {
+        memset(o + at, 0, pad - 1);
+        at += pad - 1;
+    }
+    c->out.len += at;
+    buf_consume(&s->resp, length);
+    if (s->ex)
+        h->room_freed = true; /* the exchange may pull more from its upstream */
+    return 0;
+}
+
+static void submit_head(struct h2_stream *s, const nghttp2_nv *nv, size_t n, bool with_body)
+{
+    nghttp2_data_provider prd = { .source.ptr = s, .read_callback = data_read };
+    s->replied = true;
+    if (nghttp2_submit_response(s->h2->session, s->id, nv, n, with_body ? &prd : NULL) != 0)
+        nghttp2_submit_rst_stream(s->h2->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+}
+
+/* ---- requests ---- */
+
+static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *user)
+{
+    struct h2_conn *h = user;
+    if (frame->hd.type != NGHTTP2_HEADERS)
+        return 0;
+    if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
+        struct h2_stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+        if (s)
+            s->in_trailers = true;
+        return 0;
+    }
+    if (frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    struct h2_stream *s = stream_new(h, frame->hd.stream_id);
+    if (!s)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, s);
+    return 0;
+}
+
+/* Request trailers become "name: value\r\n" lines for the upstream. */
+static int trailer_field(struct h2_stream *s, const uint8_t *name, size_t nl, const uint8_t *value,
+                         size_t vl)
+{
+    if (nl && name[0] == ':')
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* no pseudo-header in trailers */
+    size_t need = nl + vl + 4;
+    if (s->trailer.len + need > 8192 || buf_reserve(&s->trailer, need) < 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    char *o = buf_data(&s->trailer) + s->trailer.len;
+    memcpy(o, name, nl);
+    memcpy(o + nl, ": ", 2);
+    memcpy(o + nl + 2, value, vl);
+    memcpy(o + nl + 2 + vl, "\r\n", 2);
+    s->trailer.len += need;
+    return 0;
+}
+
+static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+                     size_t nl, const uint8_t *value, size_t vl, uint8_t flags, void *user)
+{
+    struct h2_stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!s || frame->hd.type != NGHTTP2_HEADERS)
+        return 0;
+    if (s->in_trailers)
+        return trailer_field(s, name, nl, value, vl);
+    if (s->too_large)
+        return 0;
+    long no = head_put(s, name, nl);
+    long vo = no < 0 ? -1 : head_put(s, value, vl);
+    if (vo < 0) {
+        s->too_large = true;
+        return 0;
+    }
+    struct h2_field_ref ref = { (uint32_t)no, (uint32_t)nl, (uint32_t)vo, (uint32_t)vl };
+    if (nl && name[0] == ':') {
+        /* nghttp2 already rejected unknown, repeated and misplaced ones */
+        if (nl == 7 && memcmp(name, ":method", 7) == 0)
+            s->method = ref, s->have_method = true;
+        else if (nl == 7 && memcmp(name, ":scheme", 7) == 0)
+            s->scheme = ref, s->have_scheme = true;
+        else if (nl == 10 && memcmp(name, ":authority", 10) == 0)
+            s->authority = ref, s->have_authority = true;
+        else if (nl == 5 && memcmp(name, ":path", 5) == 0)
+            s->path = ref, s->have_path = true;
+        return 0;
+    }
+    if (s->n_fields == H2_MAX_FIELDS) {
+        s->too_large = true;
+        return 0;
+    }
+    s->fields[s->n_fields++] = ref;
+    return 0;
+}
+
+/* Builds the neutral request from the stream's head and starts the exchange. */
+static void start_request(struct h2_stream *s, bool end_stream)
+{
+    struct h2_conn *h = s->h2;
+    struct client *c = h->c;
+    s->started = true;
+    s->req_end = end_stream;
+    struct exchange tmp = { .c = c, .fe = &h2_front, .stream = s };
+    if (s->too_large) {
+        fe_synthetic(&tmp, 431, NULL, 0, false);
+        if (!end_stream)
+            nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
+        return;
+    }
+    if (!c->w->rt || c->closing) {
+        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_REFUSED_STREAM);
+        return;
+    }
+    /* a place for X-Original-URI: scheme://authority/path */
+    size_t ol = s->scheme.value_len + 3 + s->authority.value_len + s->path.value_len;
+    if (buf_reserve(&s->head, ol) < 0) {
+        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    char *ou = buf_data(&s->head) + s->head.len;
+    size_t at = 0;
+    memcpy(ou + at, ref_ptr(s, s->scheme.value), s->scheme.value_len);
+    at += s->scheme.value_len;
+    memcpy(ou + at, "://", 3);
+    at += 3;
+    memcpy(ou + at, ref_ptr(s, s->authority.value), s->authority.value_len);
+    at += s->authority.value_len;
+    memcpy(ou + at, ref_ptr(s, s->path.value), s->path.value_len);
+    at += s->path.value_len;
+
+    struct http_field fields[H2_MAX_FIELDS];
+    const struct http_field *host = NULL, *cl = NULL;
+    bool expect_other = false;
+    for (size_t i = 0; i < s->n_fields; i++) {
+        const struct h2_field_ref *r = &s->fields[i];
+        fields[i] = (struct http_field){ ref_ptr(s, r->name), r->name_len, ref_ptr(s, r->value),
+                                         r->value_len };
+        if (NAME_IS(&fields[i], "host") && !host)
+            host = &fields[i];
+        else if (NAME_IS(&fields[i], "content-length"))
+            cl = &fields[i];
+        else if (NAME_IS(&fields[i], "expect") &&
+                 !(fields[i].value_len == 12 &&
+                   strncasecmp(fields[i].value, "100-continue", 12) == 0))
+            expect_other = true;
+    }
+    const char *method = ref_ptr(s, s->method.value);
+    bool connect = s->method.value_len == 7 && memcmp(method, "CONNECT", 7) == 0;
+    uint64_t content_length = 0;
+    if (cl) {
+        for (size_t i = 0; i < cl->value_len; i++)
+            content_length = content_length * 10 + (uint64_t)(cl->value[i] - '0');
+    }
+    struct ex_request er = {
+        .version = HTTP_20,
+        .method = method,
+        .method_len = s->method.value_len,
+        .target = s->have_path ? ref_ptr(s, s->path.value) : "",
+        .target_len = s->have_path ? s->path.value_len : 0,
+        .routable = s->have_path && !connect &&
+                    !(s->path.value_len == 1 && ref_ptr(s, s->path.value)[0] == '*'),
+        .original_uri = ou,
+        .original_uri_len = at,
+        .scheme = s->have_scheme ? ref_ptr(s, s->scheme.value) : NULL,
+        .scheme_len = s->scheme.value_len,
+        .authority = s->have_authority ? ref_ptr(s, s->authority.value) : NULL,
+        .authority_len = s->authority.value_len,
+        .host = host ? host->value : NULL,
+        .host_len = host ? host->value_len : 0,
+        .fields = fields,
+        .n_fields = s->n_fields,
+        .body = end_stream ? EX_BODY_NONE
+                : cl       ? EX_BODY_LENGTH
+                           : EX_BODY_STREAM,
+        .content_length = content_length,
+        .content_length_field = cl != NULL,
+        .keep_alive = true,
+        .expect_other = expect_other,
+    };
+    if (end_stream && cl && content_length) {
+        /* a Content-Length promising a body that END_STREAM denies */
+        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_PROTOCOL_ERROR);
+        return;
+    }
+    if (!s->have_scheme && !connect) {
+        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_PROTOCOL_ERROR);
+        return;
+    }
+    struct exchange *ex;
+    exchange_start(c, &h2_front, s, &er, &ex);
+    s->ex = ex;
+}
+
+static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user)
+{
+    struct h2_conn *h = user;
+    uint64_t now = loop_now_ms(h->c->w->loop);
+    if (h2_flood_frame(&h->flood, frame->hd.type, frame->hd.flags, frame->hd.length, now)) {
+        log_debug("HTTP/2 flood from a client: closing with ENHANCE_YOUR_CALM");
+        nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
+        return 0;
+    }
+    struct h2_stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!s)
+        return 0;
+    bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (frame->hd.type == NGHTTP2_HEADERS && !s->started &&
+        frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        start_request(s, end);
+    } else if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) && end) {
+        s->req_end = true;
+    }
+    return 0;
+}
+
+static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, const uint8_t *data,
+                         size_t len, void *user)
+{
+    struct h2_conn *h = user;
+    struct h2_stream *s = nghttp2_session_get_stream_user_data(session, id);
+    if (!s || !s->ex || s->ex->req_done) {
+        /* nobody wants it: give the window back at once */
+        nghttp2_session_consume(session, id, len);
+        return 0;
+    }
+    if (buf_reserve(&s->req_in, len) < 0) {
+        nghttp2_session_consume(session, id, len);
+        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, id, NGHTTP2_FLOW_CONTROL_ERROR);
+        return 0;
+    }
+    memcpy(buf_data(&s->req_in) + s->req_in.len, data, len);
+    s->req_in.len += len;
+    return 0;
+}
+
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user)
+{
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
+        (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS))
+        return 0;
+    struct h2_stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (s && s->rst_after && !s->req_end)
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
+    return 0;
+}
+
+static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_code, void *user)
+{
+    struct h2_stream *s = nghttp2_session_get_stream_user_data(session, id);
+    if (!s)
+        return 0;
+    s->closed = true;
+    if (s->ex)
+        exchange_abort(s->ex, 0, NULL); /* the client reset it: cancel upstream */
+    nghttp2_session_set_stream_user_data(session, id, NULL);
+    stream_free(s);
+    return 0;
+}
+
+static ssize_t on_send(nghttp2_session *session, const uint8_t *data, size_t len, int flags,
+                       void *user)
+{
+    struct h2_conn *h = user;
+    struct client *c = h->c;
+    if (c->out.len >= BUF_BLOCK && client_flush(c, NULL, 0) < 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (c->out.len >= BUF_BLOCK)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    if (buf_reserve(&c->out, len) < 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    memcpy(buf_data(&c->out) + c->out.len, data, len);
+    c->out.len += len;
+    return (ssize_t)len;
+}
+
+/* ---- the connection ---- */
+
+/* One set for the process (sessions copy it), made once. */
+static nghttp2_session_callbacks *shared_cbs;
+
+static void make_callbacks(void)
+{
+    nghttp2_session_callbacks *cbs;
+    if (nghttp2_session_callbacks_new(&cbs) != 0)
+        return;
+    nghttp2_session_callbacks_set_send_callback(cbs, on_send);
+    nghttp2_session_callbacks_set_send_data_callback(cbs, send_data);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
+    shared_cbs = cbs;
+}
+
+static nghttp2_session_callbacks *callbacks(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_callbacks);
+    return shared_cbs;
+}
+
 int h2_server_start(struct client *c)
 {
-    return -1;
+    const struct cfg *cfg = c->w->rt ? c->w->rt->cfg : NULL;
+    nghttp2_session_callbacks *cbs = callbacks();
+    struct h2_conn *h = calloc(1, sizeof(*h));
+    if (!cfg || !cbs || !h) {
+        free(h);
+        return -1;
+    }
+    h->c = c;
+    nghttp2_option *opt;
+    if (nghttp2_option_new(&opt) != 0) {
+        free(h);
+        return -1;
+    }
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    nghttp2_option_set_max_settings(opt, 32);
+    nghttp2_option_set_max_outbound_ack(opt, 1000);
+    nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
+    nghttp2_option_set_max_continuations(opt, 8);
+    int r = nghttp2_session_server_new2(&h->session, cbs, h, opt);
+    nghttp2_option_del(opt);
+    if (r != 0) {
+        free(h);
+        return -1;
+    }
+    uint32_t streams = cfg->max_concurrent_streams ? cfg->max_concurrent_streams : 1;
+    nghttp2_settings_entry iv[] = {
+        { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, streams },
+        { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW },
+        { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, H2_MAX_HEADER_LIST },
+    };
+    if (nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, 3) != 0 ||
+        nghttp2_session_set_local_window_size(h->session, NGHTTP2_FLAG_NONE, 0,
+                                              (int32_t)H2_CONN_WINDOW) != 0) {
+        nghttp2_session_del(h->session);
+        free(h);
+        return -1;
+    }
+    h2_flood_init(&h->flood, loop_now_ms(c->w->loop));
+    c->h2 = h;
+    loop_timer_cancel(c->w->loop, &c->timer);
+    client_arm_idle_timer(c);
+    return 0;
+}
+
+/* Feeds what c->in holds to nghttp2. Returns 0, or -1 on a fatal error. */
+static int feed(struct h2_conn *h)
+{
+    struct client *c = h->c;
+    while (c->in.len) {
+        ssize_t n =
+            nghttp2_session_mem_recv(h->session, (const uint8_t *)buf_data(&c->in), c->in.len);
+        if (n < 0) {
+            log_debug("HTTP/2 session error: %s", nghttp2_strerror((int)n));
+            return -1;
+        }
+        buf_consume(&c->in, (size_t)n);
+        if (n == 0)
+            break;
+    }
+    return 0;
+}
+
+static void drive_streams(struct h2_conn *h)
+{
+    for (struct h2_stream *s = h->streams; s;) {
+        struct h2_stream *next = s->next;
+        if (s->ex)
+            exchange_drive(s->ex);
+        s = next;
+    }
 }
 
 void h2_server_drive(struct client *c)
 {
+    struct h2_conn *h = c->h2;
+    if (!h || c->dead)
+        return;
+    for (int i = 0; i < H2_READS_PER_PASS; i++) {
+        if (feed(h) < 0) {
+            client_close(c);
+            return;
+        }
+        if (c->dead)
+            return;
+        if (c->read_eof || !c->can_read || !nghttp2_session_want_read(h->session))
+            break;
+        int r = client_read_more(c);
+        if (r < 0) {
+            client_close(c);
+            return;
+        }
+        if (r == 0 && !c->read_eof)
+            break;
+    }
+    if (c->can_read && !c->read_eof && nghttp2_session_want_read(h->session))
+        client_redrive_later(c); /* more to read: after the other connections */
+    for (int round = 0;; round++) {
+        h->room_freed = false;
+        drive_streams(h);
+        if (c->dead)
+            return;
+        if (nghttp2_session_send(h->session) != 0 || client_flush(c, NULL, 0) < 0) {
+            client_close(c);
+            return;
+        }
+        if (c->out.len || !h->room_freed)
+            break; /* the socket is full (EPOLLOUT comes), or nothing moved */
+        if (round == 8) {
+            client_redrive_later(c);
+            break;
+        }
+    }
+    if (c->read_eof && h->n_streams == 0)
+        h->goaway = true;
+    bool done = !nghttp2_session_want_read(h->session) && !nghttp2_session_want_write(h->session);
+    if ((done || (c->read_eof && h->n_streams == 0)) && c->out.len == 0) {
+        c->orderly = true;
+        client_close_gracefully(c);
+    }
 }
 
 void h2_server_shutdown(struct client *c)
 {
+    struct h2_conn *h = c->h2;
+    if (!h || h->goaway)
+        return;
+    h->goaway = true;
+    nghttp2_submit_goaway(h->session, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(h->session), NGHTTP2_NO_ERROR,
+                          NULL, 0);
+    client_drive(c);
 }
 
 void h2_server_idle_timeout(struct client *c)
 {
+    struct h2_conn *h = c->h2;
+    if (h->n_streams) {
+        return;
+    }
+    nghttp2_session_terminate_session(h->session, NGHTTP2_NO_ERROR);
+    client_drive(c);
 }
 
 void h2_server_free(struct client *c)
 {
+    struct h2_conn *h = c->h2;
+    if (!h)
+        return;
+    h->freeing = true;
+    while (h->streams) {
+        struct h2_stream *s = h->streams;
+        s->closed = true;
+        if (s->ex)
+            exchange_abort(s->ex, 0, NULL);
+        stream_free(s);
+    }
+    nghttp2_session_del(h->session);
+    free(h);
+    c->h2 = NULL;
 }

@@ -24,6 +24,7 @@
 #include "proxy/client_tls.h"
 #include "proxy/exchange.h"
 #include "proxy/runtime.h"
+#include "upstream/h2_client.h"
 #include "upstream/sticky.h"
 
 #define LINGER_MS 2000
@@ -249,6 +250,7 @@ void client_close_all(struct worker *w)
 {
     while (w->clients.head)
         client_close(w->clients.head);
+    h2c_close_all(w);
 }
 
 ssize_t client_recv(struct client *c, void *p, size_t room)
@@ -489,6 +491,15 @@ void client_drive(struct client *c)
         flush_at_end(c);
 }
 
+static void reloaded(struct worker *w)
+{
+    for (struct client *c = w->clients.head, *next; c; c = next) {
+        next = c->next;
+        if (c->h2)
+            h2_server_shutdown(c);
+    }
+}
+
 static void thread_exit(struct worker *w)
 {
     exchange_cache_drain(w);
@@ -498,6 +509,7 @@ static void thread_exit(struct worker *w)
 const struct worker_conn_ops client_conn_ops = {
     .accept = client_accept,
     .close_idle_all = client_close_idle_all,
+    .reloaded = reloaded,
     .close_all = client_close_all,
     .thread_exit = thread_exit,
 };

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/config.h"
 #include "core/worker.h"
@@ -20,7 +21,7 @@
 #include "proxy/runtime.h"
 #include "upstream/balance.h"
 #include "upstream/cookie.h"
-#include "upstream/h1_client.h"
+#include "upstream/client.h"
 #include "upstream/pool.h"
 #include "upstream/sticky.h"
 
@@ -142,7 +143,7 @@ static void exchange_end(struct exchange *ex, bool ok)
 
 void exchange_abort(struct exchange *ex, int status, const char *why)
 {
-    h1c_release(ex, false);
+    ex->upc->release(ex, false);
     if (status && !ex->resp_started && !ex->c->dead) {
         if (why)
             error_log(ex, why);
@@ -154,7 +155,7 @@ void exchange_abort(struct exchange *ex, int status, const char *why)
 
 static void exchange_finish(struct exchange *ex)
 {
-    h1c_release(ex, ex->upstream_reusable && ex->req_done && h1c_idle(ex));
+    ex->upc->release(ex, ex->upstream_reusable && ex->req_done && ex->upc->idle(ex));
     exchange_end(ex, true);
 }
 
@@ -330,6 +331,22 @@ static void redirect(struct exchange *ex, const struct cfg_app *ca, const struct
     exchange_end(ex, true);
 }
 
+/* SPEC 4.9 step 14: gRPC always and force_http2_upstream go over HTTP/2
+ * (prior knowledge on plaintext); an HTTP/2 client's request to a TLS
+ * upstream too, unless force_http11_upstream. */
+static bool upstream_wants_h2(const struct exchange *ex, const struct ex_request *req)
+{
+    if (ex->upgrade)
+        return false;
+    const struct http_field *ct = find_field(req->fields, req->n_fields, "content-type", 12);
+    if (ct && ct->value_len >= 16 && strncasecmp(ct->value, "application/grpc", 16) == 0)
+        return true;
+    unsigned opts = ex->route->route->cfg->upstream_options;
+    if (opts & CFG_OPT_FORCE_HTTP2_UPSTREAM)
+        return true;
+    return ex->up->cfg->tls && req->version == HTTP_20 && !(opts & CFG_OPT_FORCE_HTTP11_UPSTREAM);
+}
+
 /* 4.7 rewrite, 7 balancing, 4.9 the upstream head; then connects.
  * Returns false when the exchange ended. */
 static bool forward(struct exchange *ex, const struct route *route, const struct ex_request *req,
@@ -401,7 +418,8 @@ static bool forward(struct exchange *ex, const struct route *route, const struct
     ex->log.xff = ex_strdup(ex, uo.xff, uo.xff_len, &ex->log.xff_len);
     log_upstream_uri(ex, path, path_len);
     ex->head_len = ex->up_out.len;
-    if (h1c_attach(ex, false) < 0) {
+    ex->upc = upstream_wants_h2(ex, req) ? &h2_client : &h1_client;
+    if (ex->upc->attach(ex, false) < 0) {
         reject(ex, 502, "Failed to get response from backend: cannot connect", !ex->replayable);
         return false;
     }
@@ -420,6 +438,7 @@ void exchange_start(struct client *c, const struct ex_front *fe, void *stream,
         return;
     }
     ex->w = c->w;
+    ex->upc = &h1_client;
     ex->c = c;
     ex->fe = fe;
     ex->stream = stream;
@@ -527,13 +546,13 @@ void exchange_arm_timer(struct exchange *ex, bool connecting)
  * response byte (SPEC-conform safe retry). Returns true when retrying. */
 static bool maybe_retry(struct exchange *ex)
 {
-    if (!ex->uc || !h1c_reused(ex) || ex->retried || !ex->replayable || ex->resp_started)
+    if (!ex->upc->reused(ex) || ex->retried || !ex->replayable || ex->resp_started)
         return false;
     ex->retried = true;
-    h1c_release(ex, false);
+    ex->upc->release(ex, false);
     ex->up_out.off = 0;
     ex->up_out.len = ex->head_len;
-    return h1c_attach(ex, true) == 0;
+    return ex->upc->attach(ex, true) == 0;
 }
 
 bool exchange_upstream_failed(struct exchange *ex, const char *why)
@@ -554,7 +573,7 @@ bool exchange_request_room(const struct exchange *ex)
 long exchange_request_body(struct exchange *ex, const char *p, size_t n)
 {
     if (ex->phase == EX_TUNNEL)
-        return h1c_send(ex, p, n, NULL);
+        return ex->upc->send(ex, p, n, NULL);
     if (ex->req_body == EX_BODY_STREAM) {
         if (!exchange_request_room(ex))
             return 0;
@@ -566,15 +585,15 @@ long exchange_request_body(struct exchange *ex, const char *p, size_t n)
             return -1;
         }
         ex->req_body_seen += n;
-        if (h1c_frame_chunk(ex, p, n) < 0) {
+        if (ex->upc->queue_body(ex, p, n) < 0) {
             exchange_abort(ex, 502, NULL);
             return -1;
         }
-        return h1c_send(ex, NULL, 0, NULL) < 0 ? -1 : (long)n;
+        return ex->upc->send(ex, NULL, 0, NULL) < 0 ? -1 : (long)n;
     }
     if (n > ex->req_remaining)
         n = (size_t)ex->req_remaining;
-    long w = h1c_send(ex, p, n, NULL);
+    long w = ex->upc->send(ex, p, n, NULL);
     if (w > 0) {
         ex->req_remaining -= (uint64_t)w;
         ex->req_body_seen += (uint64_t)w;
@@ -588,14 +607,14 @@ int exchange_request_end(struct exchange *ex, const char *trailer, size_t traile
         return 0;
     ex->req_done = true;
     if (ex->phase == EX_TUNNEL) {
-        h1c_shutdown_write(ex);
+        ex->upc->shutdown_write(ex);
         return 0;
     }
-    if (ex->req_body == EX_BODY_STREAM && h1c_frame_last_chunk(ex, trailer, trailer_len) < 0) {
+    if (ex->req_body == EX_BODY_STREAM && ex->upc->queue_end(ex, trailer, trailer_len) < 0) {
         exchange_abort(ex, 502, NULL);
         return -1;
     }
-    return h1c_send(ex, NULL, 0, NULL) < 0 ? -1 : 0;
+    return ex->upc->send(ex, NULL, 0, NULL) < 0 ? -1 : 0;
 }
 
 /* ---- moving bytes ---- */
@@ -605,7 +624,7 @@ void exchange_drive(struct exchange *ex)
     struct client *c = ex->c;
     const struct ex_front *fe = ex->fe;
     for (int rounds = 0; rounds < 64; rounds++) {
-        int r = h1c_check_connected(ex);
+        int r = ex->upc->check_connected(ex);
         if (r < 0)
             return;
         bool progress = r > 0;
@@ -614,10 +633,10 @@ void exchange_drive(struct exchange *ex)
             return;
         progress |= r > 0;
         bool sent = false;
-        if (h1c_send(ex, NULL, 0, &sent) < 0)
+        if (ex->upc->send(ex, NULL, 0, &sent) < 0)
             return;
         progress |= sent;
-        r = h1c_pump_response(ex);
+        r = ex->upc->pump_response(ex);
         if (r < 0)
             return;
         progress |= r > 0;

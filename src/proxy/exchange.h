@@ -38,6 +38,8 @@ struct rt_upstream;
 struct upstream_conn;
 struct client;
 struct exchange;
+struct up_client;
+struct h2c_stream;
 
 enum http_version { HTTP_10, HTTP_11, HTTP_20 };
 
@@ -145,7 +147,9 @@ struct exchange {
     struct rt_route *route;
     struct rt_upstream *up;
     size_t up_index;
-    struct upstream_conn *uc;
+    const struct up_client *upc; /* HTTP/1.1 or HTTP/2 toward the upstream */
+    struct upstream_conn *uc;    /* HTTP/1.1: the connection */
+    struct h2c_stream *h2s;      /* HTTP/2: the stream */
     enum ex_phase phase;
     enum http_version version;
     struct loop_timer timer; /* upstream connect / response / progress */

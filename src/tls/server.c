@@ -42,22 +42,30 @@ const char *tls_failure_name(enum tls_failure f)
     return "none";
 }
 
-/* Only what we serve: HTTP/1.1 (h2 joins with the HTTP/2 front-end). */
+/* What we serve: h2 when the client offers it (whatever its order, RFC
+ * 7301 lets the server choose), else http/1.1. */
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                        const unsigned char *in, unsigned int inlen, void *arg)
 {
+    const unsigned char *h11 = NULL;
     for (unsigned i = 0; i < inlen;) {
         unsigned len = in[i];
         if (i + 1 + len > inlen)
             break;
-        if (len == 8 && memcmp(in + i + 1, "http/1.1", 8) == 0) {
+        if (len == 2 && memcmp(in + i + 1, "h2", 2) == 0) {
             *out = in + i + 1;
-            *outlen = (unsigned char)len;
+            *outlen = 2;
             return SSL_TLSEXT_ERR_OK;
         }
+        if (len == 8 && memcmp(in + i + 1, "http/1.1", 8) == 0)
+            h11 = in + i + 1;
         i += 1 + len;
     }
-    return SSL_TLSEXT_ERR_NOACK;
+    if (!h11)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = h11;
+    *outlen = 8;
+    return SSL_TLSEXT_ERR_OK;
 }
 
 /* ALPN extension body consisting of exactly one protocol, acme-tls/1. */

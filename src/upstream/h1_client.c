@@ -1,4 +1,8 @@
-#include "upstream/h1_client.h"
+/* The HTTP/1.1 upstream client of an exchange: connecting (pooled
+ * keep-alive connections, TLS), writing the request head and body, reading
+ * and parsing the response (interim 1xx skipped, chunked decoded, 101
+ * returned as is) and handing it to the exchange's front-end. */
+#include "upstream/client.h"
 
 #include <errno.h>
 #include <openssl/err.h>
@@ -19,6 +23,7 @@
 #include "proxy/runtime.h"
 #include "tls/client.h"
 #include "tls/group_name.h"
+#include "upstream/conn_io.h"
 #include "upstream/pool.h"
 
 #define MAX_RESP_HEADERS 100
@@ -37,7 +42,7 @@ static void on_upstream_event(struct upstream_conn *uc, uint32_t events)
     ex->fe->kick(ex);
 }
 
-int h1c_attach(struct exchange *ex, bool fresh_only)
+static int h1c_attach(struct exchange *ex, bool fresh_only)
 {
     struct rt_addrs *addrs = atomic_load_explicit(&ex->up->addrs, memory_order_acquire);
     if (!addrs || !addrs->n)
@@ -64,7 +69,7 @@ int h1c_attach(struct exchange *ex, bool fresh_only)
     return 0;
 }
 
-void h1c_release(struct exchange *ex, bool reuse)
+static void h1c_release(struct exchange *ex, bool reuse)
 {
     struct upstream_conn *uc = ex->uc;
     if (!uc)
@@ -76,12 +81,12 @@ void h1c_release(struct exchange *ex, bool reuse)
         upstream_conn_close(ex->w->pool, uc);
 }
 
-bool h1c_reused(const struct exchange *ex)
+static bool h1c_reused(const struct exchange *ex)
 {
     return ex->uc && ex->uc->reused;
 }
 
-bool h1c_idle(const struct exchange *ex)
+static bool h1c_idle(const struct exchange *ex)
 {
     return ex->uc && ex->uc->in.len == 0;
 }
@@ -128,7 +133,7 @@ static int upstream_handshake(struct exchange *ex)
     return -1;
 }
 
-int h1c_check_connected(struct exchange *ex)
+static int h1c_check_connected(struct exchange *ex)
 {
     struct upstream_conn *uc = ex->uc;
     if (ex->phase != EX_CONNECTING)
@@ -163,26 +168,7 @@ int h1c_check_connected(struct exchange *ex)
 
 /* ---- request ---- */
 
-/* Writes to the upstream (plain or TLS). Returns bytes taken, IO_AGAIN or
- * IO_ERROR. */
-static ssize_t upstream_write(struct upstream_conn *uc, const struct iovec *iov, int niov)
-{
-    if (uc->tls) {
-        bool blocked;
-        ssize_t w = tls_io_writev(uc->tls, iov, niov, true, &blocked);
-        return w == 0 && blocked ? IO_AGAIN : w;
-    }
-    ssize_t w;
-    do
-        w = niov == 1 ? send(uc->io.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
-                      : writev(uc->io.fd, iov, niov);
-    while (w < 0 && errno == EINTR);
-    if (w < 0)
-        return errno == EAGAIN ? IO_AGAIN : IO_ERROR;
-    return w;
-}
-
-long h1c_send(struct exchange *ex, const char *p, size_t n, bool *progress)
+static long h1c_send(struct exchange *ex, const char *p, size_t n, bool *progress)
 {
     struct upstream_conn *uc = ex->uc;
     if (!uc || ex->phase == EX_CONNECTING)
@@ -196,7 +182,7 @@ long h1c_send(struct exchange *ex, const char *p, size_t n, bool *progress)
             iov[niov++] = (struct iovec){ buf_data(&ex->up_out), ex->up_out.len };
         if (n)
             iov[niov++] = (struct iovec){ (void *)p, n };
-        ssize_t w = niov ? upstream_write(uc, iov, niov) : 0;
+        ssize_t w = niov ? upconn_write(uc, iov, niov) : 0;
         if (!niov && tls_pending)
             w = tls_io_flush(uc->tls) == IO_ERROR ? IO_ERROR : 0;
         bool blocked = uc->tls && tls_io_has_pending(uc->tls);
@@ -233,17 +219,17 @@ long h1c_send(struct exchange *ex, const char *p, size_t n, bool *progress)
     return body;
 }
 
-int h1c_frame_chunk(struct exchange *ex, const char *p, size_t n)
+static int h1c_frame_chunk(struct exchange *ex, const char *p, size_t n)
 {
     return h1_chunk_append(&ex->up_out, p, n);
 }
 
-int h1c_frame_last_chunk(struct exchange *ex, const char *trailer, size_t trailer_len)
+static int h1c_frame_last_chunk(struct exchange *ex, const char *trailer, size_t trailer_len)
 {
     return h1_chunk_append_last(&ex->up_out, trailer, trailer_len);
 }
 
-void h1c_shutdown_write(struct exchange *ex)
+static void h1c_shutdown_write(struct exchange *ex)
 {
     struct upstream_conn *uc = ex->uc;
     if (!uc)
@@ -254,47 +240,6 @@ void h1c_shutdown_write(struct exchange *ex)
 }
 
 /* ---- response ---- */
-
-/* Reads from the upstream when there is room. Returns 1 data, 0 nothing, -1 EOF, -2 error. */
-static int read_upstream(struct exchange *ex)
-{
-    struct upstream_conn *uc = ex->uc;
-    if (!uc->can_read || uc->in.len >= BUF_BLOCK)
-        return 0;
-    if (buf_reserve(&uc->in, 4096) < 0)
-        return -2;
-    size_t room = buf_room(&uc->in);
-    ssize_t r;
-    if (uc->tls) {
-        bool drained;
-        r = tls_io_read(uc->tls, buf_data(&uc->in) + uc->in.len, room, &drained);
-        if (r == IO_AGAIN || (drained && !uc->rdhup))
-            uc->can_read = false;
-        if (r > 0) {
-            uc->in.len += (size_t)r;
-            return 1;
-        }
-        return r == 0 ? -1 : r == IO_AGAIN ? 0 : -2;
-    }
-    do
-        r = recv(uc->io.fd, buf_data(&uc->in) + uc->in.len, room, 0);
-    while (r < 0 && errno == EINTR);
-    if (r > 0) {
-        uc->in.len += (size_t)r;
-        if ((size_t)r < room && !uc->rdhup)
-            uc->can_read = false;
-        return 1;
-    }
-    if (r == 0) {
-        uc->can_read = false;
-        return -1;
-    }
-    if (errno == EAGAIN) {
-        uc->can_read = false;
-        return 0;
-    }
-    return -2;
-}
 
 /* The response body is over: tell the front-end. */
 static void end_response(struct exchange *ex, const char *trailer, size_t trailer_len)
@@ -485,13 +430,13 @@ static int relay_raw(struct exchange *ex, bool eof)
     return progress;
 }
 
-int h1c_pump_response(struct exchange *ex)
+static int h1c_pump_response(struct exchange *ex)
 {
     struct upstream_conn *uc = ex->uc;
     if (!uc || ex->phase == EX_CONNECTING || (ex->resp_ended && ex->phase != EX_TUNNEL))
         return 0;
     int progress = 0;
-    int rr = read_upstream(ex);
+    int rr = upconn_read(uc, BUF_BLOCK);
     if (rr == 1) {
         progress = 1;
         if (ex->phase != EX_TUNNEL)
@@ -523,3 +468,16 @@ int h1c_pump_response(struct exchange *ex)
         return -1;
     return progress | r;
 }
+
+const struct up_client h1_client = {
+    .attach = h1c_attach,
+    .release = h1c_release,
+    .reused = h1c_reused,
+    .idle = h1c_idle,
+    .check_connected = h1c_check_connected,
+    .send = h1c_send,
+    .queue_body = h1c_frame_chunk,
+    .queue_end = h1c_frame_last_chunk,
+    .shutdown_write = h1c_shutdown_write,
+    .pump_response = h1c_pump_response,
+};

@@ -85,8 +85,14 @@ def test_versions_suites_and_alpn(pki, backend, start_proxy):
                             tls_min=ssl.TLSVersion.TLSv1, ciphers="ALL:@SECLEVEL=0")
     with pytest.raises((ssl.SSLError, ConnectionResetError)):
         tlsclient.get(p.tls_port, "a.test", ctx=ctx)
-    # ALPN: only what is served; h2 alone gets no ALPN answer, and HTTP/1.1 still works
-    ctx = tlsclient.context(ca=pki["ca"], alpn=("h2", "http/1.1"))
+    # ALPN: h2 preferred whatever the client's order, http/1.1 for clients
+    # without h2; the protocol then follows the bytes (SPEC 3), so HTTP/1.1
+    # still works after h2 was selected
+    for offer in (("h2", "http/1.1"), ("http/1.1", "h2")):
+        ctx = tlsclient.context(ca=pki["ca"], alpn=offer)
+        r, _ = tlsclient.get(p.tls_port, "a.test", ctx=ctx)
+        assert r.tls["alpn"] == "h2" and r.status == 200
+    ctx = tlsclient.context(ca=pki["ca"], alpn=("http/1.1",))
     r, _ = tlsclient.get(p.tls_port, "a.test", ctx=ctx)
     assert r.tls["alpn"] == "http/1.1"
     ctx = tlsclient.context(ca=pki["ca"], alpn=("h3",))
