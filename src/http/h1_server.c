@@ -218,7 +218,9 @@ static int offer_body(struct client *c, struct exchange *ex)
     }
     while (c->in.len && exchange_request_room(ex)) {
         struct h1_chunk_out co;
-        int r = h1_chunked_decode(&c->req_chunk, buf_data(&c->in), c->in.len, &co);
+        /* at most a block at a time: the exchange then takes every slice whole */
+        size_t len = c->in.len < BUF_BLOCK ? c->in.len : BUF_BLOCK;
+        int r = h1_chunked_decode(&c->req_chunk, buf_data(&c->in), len, &co);
         if (r == H1_CHUNK_ERROR) {
             c->in.len = 0;
             exchange_abort(ex, 400, NULL);

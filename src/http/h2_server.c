@@ -132,8 +132,8 @@ static void submit_head(struct h2_stream *s, const nghttp2_nv *nv, size_t n, boo
 
 static nghttp2_nv make_nv(const char *name, size_t nl, const char *value, size_t vl)
 {
-    return (nghttp2_nv){ (uint8_t *)name, (uint8_t *)value, nl, vl,
-                         NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };
+    /* copied at submission: values point into buffers that move on */
+    return (nghttp2_nv){ (uint8_t *)name, (uint8_t *)value, nl, vl, NGHTTP2_NV_FLAG_NONE };
 }
 
 #define NV_LIT(n, v, vl) make_nv(n, sizeof(n) - 1, v, vl)
@@ -163,6 +163,7 @@ static void fe_synthetic(struct exchange *ex, int status, const char *location, 
     nv[n++] = NV_LIT("date", date, strlen(date));
     if (location)
         nv[n++] = NV_LIT("location", location, location_len);
+    s->resp_eof = true; /* the whole response */
     submit_head(s, nv, n, false);
 }
 

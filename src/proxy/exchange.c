@@ -577,6 +577,10 @@ long exchange_request_body(struct exchange *ex, const char *p, size_t n)
     if (ex->req_body == EX_BODY_STREAM) {
         if (!exchange_request_room(ex))
             return 0;
+        /* what up_out can still hold with its chunk framing */
+        size_t cap = BUF_MAX - ex->up_out.len - 64;
+        if (n > cap)
+            n = cap;
         if (ex->body_limit && ex->req_body_seen + n > ex->body_limit) {
             log_error("Request body exceeded limit: received %llu bytes, maximum allowed %llu",
                       (unsigned long long)(ex->req_body_seen + n),

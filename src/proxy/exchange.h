@@ -213,8 +213,9 @@ void exchange_drive(struct exchange *ex);
 /* Whether request body bytes are welcome now (the upstream side has room). */
 bool exchange_request_room(const struct exchange *ex);
 /* Request body bytes (tunnel bytes after a 101). Returns the bytes taken
- * (0..n; all of them when exchange_request_room() was true and the upstream
- * body is re-framed), or -1 when the exchange ended. */
+ * (0..n; all of them when exchange_request_room() was true, n is at most
+ * BUF_BLOCK and the body has no Content-Length), or -1 when the exchange
+ * ended. */
 long exchange_request_body(struct exchange *ex, const char *p, size_t n);
 /* The request body ended, with trailer field lines ("name: value\r\n"...,
  * may be empty). In a tunnel: the client closed its side. Returns 0, or -1
