@@ -87,17 +87,6 @@ static void fe_continue_100(struct exchange *ex)
     PUTS(ex->c, "HTTP/1.1 100 Continue\r\n\r\n");
 }
 
-static void put_u64(struct client *c, uint64_t v)
-{
-    char tmp[24];
-    char *p = tmp + sizeof(tmp);
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(c, p, (size_t)(tmp + sizeof(tmp) - p));
-}
-
 static int fe_response_head(struct exchange *ex, const struct ex_response *res)
 {
     struct client *c = ex->c;
@@ -114,15 +103,39 @@ static int fe_response_head(struct exchange *ex, const struct ex_response *res)
     }
     if (!ex->req_done)
         c->keep_alive = false; /* answered before the body ended */
-    bool ok = PUTS(c, "HTTP/1.1 ");
-    put_u64(c, (uint64_t)res->status);
-    ok &= PUTS(c, " ") && put(c, res->reason, res->reason_len) && PUTS(c, "\r\n");
-    for (size_t i = 0; i < res->n_fields && ok; i++) {
+    /* the fields' room at once, then plain copies */
+    size_t need = 16 + res->reason_len;
+    for (size_t i = 0; i < res->n_fields; i++)
+        need += res->fields[i].name_len + res->fields[i].value_len + 4;
+    if (buf_room(&c->out) < need && buf_reserve(&c->out, need) < 0)
+        return -1;
+    char *p = buf_data(&c->out) + c->out.len;
+    memcpy(p, "HTTP/1.1 ", 9);
+    unsigned st = res->status >= 100 && res->status <= 999 ? (unsigned)res->status : 500;
+    p[9] = (char)('0' + st / 100);
+    p[10] = (char)('0' + st / 10 % 10);
+    p[11] = (char)('0' + st % 10);
+    p[12] = ' ';
+    p += 13;
+    memcpy(p, res->reason, res->reason_len);
+    p += res->reason_len;
+    p[0] = '\r';
+    p[1] = '\n';
+    p += 2;
+    for (size_t i = 0; i < res->n_fields; i++) {
         const struct http_field *f = &res->fields[i];
-        ok = put(c, f->name, f->name_len) && PUTS(c, ": ") && put(c, f->value, f->value_len) &&
-             PUTS(c, "\r\n");
+        memcpy(p, f->name, f->name_len);
+        p += f->name_len;
+        p[0] = ':';
+        p[1] = ' ';
+        memcpy(p + 2, f->value, f->value_len);
+        p += 2 + f->value_len;
+        p[0] = '\r';
+        p[1] = '\n';
+        p += 2;
     }
-    ok = ok && PUTS(c, "server: rpxy\r\n");
+    c->out.len = (size_t)(p - buf_data(&c->out));
+    bool ok = PUTS(c, "server: rpxy\r\n");
     if (ok && !res->has_date) {
         const char *d = http_date_now();
         ok = PUTS(c, "date: ") && put(c, d, strlen(d)) && PUTS(c, "\r\n");

@@ -61,12 +61,24 @@ static void put(struct out *o, const char *s, size_t n)
 
 #define PUTS(o, lit) put((o), lit, sizeof(lit) - 1)
 
+/* One field line with one room check (the hot path of every head). */
 static void put_field(struct out *o, const char *name, size_t nlen, const char *v, size_t vlen)
 {
-    put(o, name, nlen);
-    PUTS(o, ": ");
-    put(o, v, vlen);
-    PUTS(o, "\r\n");
+    size_t need = nlen + vlen + 4;
+    if (buf_room(o->b) < need && (o->failed || buf_reserve(o->b, need) < 0)) {
+        o->failed = 1;
+        return;
+    }
+    char *p = buf_data(o->b) + o->b->len;
+    memcpy(p, name, nlen);
+    p += nlen;
+    p[0] = ':';
+    p[1] = ' ';
+    memcpy(p + 2, v, vlen);
+    p += 2 + vlen;
+    p[0] = '\r';
+    p[1] = '\n';
+    o->b->len += need;
 }
 
 static void put_u64(struct out *o, uint64_t v)
