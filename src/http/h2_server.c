@@ -181,7 +181,9 @@ static long lower_fields(struct h2_stream *s, const struct http_field *f, size_t
     for (size_t i = 0; i < n; i++)
         need += f[i].name_len;
     s->resp_hdr.len = 0;
-    if (need && buf_reserve(&s->resp_hdr, need) < 0)
+    if (need == 0)
+        return 0;
+    if (buf_reserve(&s->resp_hdr, need) < 0)
         return -1;
     char *base = buf_data(&s->resp_hdr);
     size_t k = 0, used = 0;
