@@ -103,8 +103,15 @@ static int fe_response_head(struct exchange *ex, const struct ex_response *res)
     }
     if (!ex->req_done)
         c->keep_alive = false; /* answered before the body ended */
+    /* an HTTP/2 upstream sends no reason phrase: the canonical one */
+    const char *reason = res->reason;
+    size_t reason_len = res->reason_len;
+    if (!reason_len) {
+        reason = alog_reason((unsigned)res->status);
+        reason_len = reason ? strlen(reason) : 0;
+    }
     /* the fields' room at once, then plain copies */
-    size_t need = 16 + res->reason_len;
+    size_t need = 16 + reason_len;
     for (size_t i = 0; i < res->n_fields; i++)
         need += res->fields[i].name_len + res->fields[i].value_len + 4;
     if (buf_room(&c->out) < need && buf_reserve(&c->out, need) < 0)
@@ -117,8 +124,8 @@ static int fe_response_head(struct exchange *ex, const struct ex_response *res)
     p[11] = (char)('0' + st % 10);
     p[12] = ' ';
     p += 13;
-    memcpy(p, res->reason, res->reason_len);
-    p += res->reason_len;
+    memcpy(p, reason, reason_len);
+    p += reason_len;
     p[0] = '\r';
     p[1] = '\n';
     p += 2;

@@ -22,6 +22,7 @@
 #include "upstream/balance.h"
 #include "upstream/cookie.h"
 #include "upstream/client.h"
+#include "upstream/h2_client.h"
 #include "upstream/pool.h"
 #include "upstream/sticky.h"
 
@@ -344,7 +345,15 @@ static bool upstream_wants_h2(const struct exchange *ex, const struct ex_request
     unsigned opts = ex->route->route->cfg->upstream_options;
     if (opts & CFG_OPT_FORCE_HTTP2_UPSTREAM)
         return true;
-    return ex->up->cfg->tls && req->version == HTTP_20 && !(opts & CFG_OPT_FORCE_HTTP11_UPSTREAM);
+    if (!ex->up->cfg->tls || (opts & CFG_OPT_FORCE_HTTP11_UPSTREAM))
+        return false;
+    if (req->version == HTTP_20)
+        return true;
+    /* an upstream that chose h2 by ALPN before gets this request there too */
+    struct rt_addrs *addrs = atomic_load_explicit(&ex->up->addrs, memory_order_acquire);
+    return addrs && addrs->n &&
+           h2c_known(ex->w, (const struct sockaddr *)&addrs->addr[0], addrs->len[0],
+                     ex->up->cfg->host);
 }
 
 /* 4.7 rewrite, 7 balancing, 4.9 the upstream head; then connects.

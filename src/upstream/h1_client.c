@@ -23,7 +23,9 @@
 #include "proxy/runtime.h"
 #include "tls/client.h"
 #include "tls/group_name.h"
+#include "config/config.h"
 #include "upstream/conn_io.h"
+#include "upstream/h2_client.h"
 #include "upstream/pool.h"
 
 #define MAX_RESP_HEADERS 100
@@ -60,6 +62,11 @@ static int h1c_attach(struct exchange *ex, bool fresh_only)
         uc = upstream_connect(ex->w->pool, sa, addrs->len[0], tls_name);
         if (!uc)
             return -1;
+        if (uc->tls && !(ex->route->route->cfg->upstream_options & CFG_OPT_FORCE_HTTP11_UPSTREAM)) {
+            /* the upstream chooses; h2 moves the exchange to the h2 client */
+            static const unsigned char both[] = "\x02h2\x08http/1.1";
+            SSL_set_alpn_protos(uc->tls->ssl, both, sizeof(both) - 1);
+        }
         ex->phase = EX_CONNECTING;
         exchange_arm_timer(ex, true);
     }
@@ -160,6 +167,16 @@ static int h1c_check_connected(struct exchange *ex)
         int r = upstream_handshake(ex);
         if (r != 1)
             return r;
+        const unsigned char *alpn = NULL;
+        unsigned alpn_len = 0;
+        SSL_get0_alpn_selected(uc->tls->ssl, &alpn, &alpn_len);
+        if (alpn_len == 2 && memcmp(alpn, "h2", 2) == 0) {
+            if (h2c_adopt(ex) < 0) {
+                exchange_abort(ex, 502, "Failed to get response from backend: out of memory");
+                return -1;
+            }
+            return 1;
+        }
     }
     ex->phase = EX_SENDING;
     exchange_arm_timer(ex, false);

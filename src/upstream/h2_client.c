@@ -888,6 +888,54 @@ const struct up_client h2_client = {
     .pump_response = h2c_pump_response,
 };
 
+bool h2c_known(struct worker *w, const struct sockaddr *sa, socklen_t len, const char *tls_name)
+{
+    for (struct h2c_conn *h = conns; h; h = h->next)
+        if (!h->dead && !h->failed && !h->goaway && h->w == w && h->addr_len == len &&
+            memcmp(&h->addr, sa, len) == 0 && h->tls == (tls_name != NULL) &&
+            (!tls_name || strcmp(h->tls_name, tls_name) == 0))
+            return true;
+    return false;
+}
+
+int h2c_adopt(struct exchange *ex)
+{
+    struct upstream_conn *uc = ex->uc;
+    struct h2c_conn *h = calloc(1, sizeof(*h));
+    struct h2c_stream *s = h ? calloc(1, sizeof(*s)) : NULL;
+    if (!s) {
+        free(h);
+        return -1;
+    }
+    h->w = ex->w;
+    h->uc = uc;
+    h->connected = true;
+    h->tls = uc->tls != NULL;
+    snprintf(h->tls_name, sizeof(h->tls_name), "%s", uc->tls_name);
+    memcpy(&h->addr, &uc->addr, uc->addr_len);
+    h->addr_len = uc->addr_len;
+    h->idle.cb = on_idle;
+    uc->owner = h;
+    uc->on_event = conn_event;
+    ex->uc = NULL;
+    h->next = conns;
+    if (h->next)
+        h->next->prev = h;
+    conns = h;
+    s->conn = h;
+    s->ex = ex;
+    h->streams = s;
+    h->n_streams = 1;
+    ex->h2s = s;
+    ex->upc = &h2_client;
+    ex->phase = EX_CONNECTING;
+    if (conn_ready(h) < 0) { /* submits the stream */
+        conn_close(h);
+        return 0; /* the stream is closed: the exchange reports it */
+    }
+    return 0;
+}
+
 void h2c_close_all(struct worker *w)
 {
     for (struct h2c_conn *h = conns, *next; h; h = next) {

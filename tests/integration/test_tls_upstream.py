@@ -131,3 +131,56 @@ def test_large_bodies_both_ways(pki, start_proxy):
     assert out.startswith(b"HTTP/1.1 200")
     assert json.loads(out.partition(b"\r\n\r\n")[2])["body"] == payload.decode()
     be.stop()
+
+
+def chained(start_proxy, pki, options):
+    """A (plaintext, HTTP/1.1 clients) -> B (our TLS listener, which offers
+    h2 by ALPN) -> an HTTP/1.1 echo backend."""
+    be = EchoBackend("behind-b")
+    crt, key = pki["localhost"]
+    b = start_proxy(f"""
+listen_port_tls = {{tls_port}}
+listen_address_v4 = "127.0.0.1"
+[apps.b]
+server_name = "localhost"
+tls = {{ tls_cert_path = "{crt}", tls_cert_key_path = "{key}" }}
+reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:{be.port}" }}] }}]
+""")
+    a = start_proxy(f"""
+listen_port = {{port}}
+listen_address_v4 = "127.0.0.1"
+[apps.a]
+server_name = "a.test"
+[[apps.a.reverse_proxy]]
+upstream = [{{ location = "localhost:{b.tls_port}", tls = true }}]
+upstream_options = {options}
+""", env={"SSL_CERT_FILE": pki["ca"]})
+    return a, b, be
+
+
+def original_uri(body):
+    """B's X-Original-URI as the backend saw it: absolute for a request B got
+    over HTTP/2, origin-form for HTTP/1.1 (SPEC 5.1)."""
+    return {k.lower(): v for k, v in json.loads(body)["headers"]}["x-original-uri"]
+
+
+def test_tls_upstream_choosing_h2_gets_http2(pki, start_proxy):
+    """An HTTP/1.1 client's request to a TLS upstream offers h2 and
+    http/1.1; the upstream chose h2, so the request travels as HTTP/2, and
+    the next ones too."""
+    a, b, be = chained(start_proxy, pki, '["set_upstream_host"]')
+    for i in range(3):
+        status, body = get(a, f"/via-h2-{i}")
+        assert status == 200, body
+        assert json.loads(body)["path"] == f"/via-h2-{i}"
+        assert original_uri(body) == f"https://localhost:{b.tls_port}/via-h2-{i}"
+    be.stop()
+
+
+def test_force_http11_upstream_keeps_http11(pki, start_proxy):
+    a, b, be = chained(start_proxy, pki, '["set_upstream_host", "force_http11_upstream"]')
+    for i in range(2):
+        status, body = get(a, f"/via-h1-{i}")
+        assert status == 200, body
+        assert original_uri(body) == f"/via-h1-{i}"
+    be.stop()
