@@ -518,8 +518,11 @@ static void start_request(struct h2_stream *s, bool end_stream)
     struct client *c = h->c;
     s->started = true;
     s->req_end = end_stream;
-    struct exchange tmp = { .c = c, .fe = &h2_front, .stream = s };
     if (s->too_large) {
+        /* only what fe_synthetic reads: an exchange is kilobytes to clear */
+        struct exchange tmp;
+        tmp.c = c;
+        tmp.stream = s;
         fe_synthetic(&tmp, 431, NULL, 0, false);
         if (!end_stream)
             nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
