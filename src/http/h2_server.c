@@ -10,6 +10,7 @@
 #include "core/worker.h"
 #include "http/h1_parser.h"
 #include "http/h2_flood.h"
+#include "http/h2_mem.h"
 #include "log/log.h"
 #include "proxy/client_conn.h"
 #include "proxy/exchange.h"
@@ -58,6 +59,7 @@ struct h2_stream {
     bool rst_after;     /* reset (NO_ERROR) once the response is sent: the
                            request body is no longer wanted */
     bool closed;        /* nghttp2 closed the stream */
+    bool dirty;         /* its exchange has something to do */
 };
 
 struct h2_conn {
@@ -324,6 +326,8 @@ static void fe_done(struct exchange *ex, bool ok)
 
 static void fe_kick(struct exchange *ex)
 {
+    struct h2_stream *s = ex->stream;
+    s->dirty = true;
     client_drive(ex->c);
 }
 
@@ -421,8 +425,10 @@ static int send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8
     }
     c->out.len += at;
     buf_consume(&s->resp, length);
-    if (s->ex)
+    if (s->ex) {
         h->room_freed = true; /* the exchange may pull more from its upstream */
+        s->dirty = true;
+    }
     return 0;
 }
 
@@ -610,6 +616,7 @@ static void start_request(struct h2_stream *s, bool end_stream)
     struct exchange *ex;
     exchange_start(c, &h2_front, s, &er, &ex);
     s->ex = ex;
+    s->dirty = true;
 }
 
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user)
@@ -630,6 +637,7 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
         start_request(s, end);
     } else if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) && end) {
         s->req_end = true;
+        s->dirty = true;
     }
     return 0;
 }
@@ -651,6 +659,7 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
     }
     memcpy(buf_data(&s->req_in) + s->req_in.len, data, len);
     s->req_in.len += len;
+    s->dirty = true;
     return 0;
 }
 
@@ -742,7 +751,7 @@ int h2_server_start(struct client *c)
     nghttp2_option_set_max_outbound_ack(opt, 1000);
     nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
     nghttp2_option_set_max_continuations(opt, 8);
-    int r = nghttp2_session_server_new2(&h->session, cbs, h, opt);
+    int r = nghttp2_session_server_new3(&h->session, cbs, h, opt, h2_mem());
     nghttp2_option_del(opt);
     if (r != 0) {
         free(h);
@@ -786,12 +795,18 @@ static int feed(struct h2_conn *h)
     return 0;
 }
 
+/* Drives the exchanges of streams that have something to do (all of them
+ * on a deferred drive, whose cause is not known). */
 static void drive_streams(struct h2_conn *h)
 {
+    bool all = h->c->redrive_all;
+    h->c->redrive_all = false;
     for (struct h2_stream *s = h->streams; s;) {
         struct h2_stream *next = s->next;
-        if (s->ex)
+        if (s->ex && (s->dirty || all)) {
+            s->dirty = false;
             exchange_drive(s->ex);
+        }
         s = next;
     }
 }

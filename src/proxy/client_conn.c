@@ -20,6 +20,7 @@
 #include "log/access_line.h"
 #include "log/log.h"
 #include "http/h1_server.h"
+#include "http/h2_mem.h"
 #include "http/h2_server.h"
 #include "proxy/client_tls.h"
 #include "proxy/exchange.h"
@@ -420,6 +421,7 @@ static void redrive(struct loop *loop, struct loop_deferred *d)
 
 void client_redrive_later(struct client *c)
 {
+    c->redrive_all = true;
     loop_defer(c->w->loop, &c->redrive_d, redrive);
 }
 
@@ -504,6 +506,7 @@ static void thread_exit(struct worker *w)
 {
     exchange_cache_drain(w);
     sticky_thread_cleanup();
+    h2_mem_drain();
 }
 
 const struct worker_conn_ops client_conn_ops = {

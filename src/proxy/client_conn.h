@@ -62,6 +62,7 @@ struct client {
     struct h1_chunked req_chunk;
 
     struct h2_conn *h2; /* HTTP/2 session, NULL otherwise */
+    bool redrive_all;   /* a deferred drive: every stream gets its turn */
 
     struct loop_deferred free_d;
     struct loop_deferred redrive_d; /* continue a busy connection later in the pass */

@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "core/worker.h"
 #include "http/h1_parser.h"
+#include "http/h2_mem.h"
 #include "log/log.h"
 #include "proxy/exchange.h"
 #include "proxy/headers.h"
@@ -376,7 +377,7 @@ static int conn_ready(struct h2c_conn *h)
     if (nghttp2_option_new(&opt) != 0)
         return -1;
     nghttp2_option_set_no_auto_window_update(opt, 1);
-    int r = nghttp2_session_client_new2(&h->session, callbacks(), h, opt);
+    int r = nghttp2_session_client_new3(&h->session, callbacks(), h, opt, h2_mem());
     nghttp2_option_del(opt);
     if (r != 0)
         return -1;
