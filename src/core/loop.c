@@ -236,21 +236,26 @@ void loop_defer(struct loop *loop, struct loop_deferred *d,
     loop->deferred_tail = &d->next;
 }
 
+/* Runs what was queued before this call; what the callbacks queue waits
+ * for the next pass (which then does not block), so a callback that keeps
+ * queueing itself cannot keep the loop from epoll and its timers. */
 static void run_deferred(struct loop *loop)
 {
-    while (loop->deferred_head) {
-        struct loop_deferred *d = loop->deferred_head;
-        loop->deferred_head = d->next;
-        if (!loop->deferred_head)
-            loop->deferred_tail = &loop->deferred_head;
+    struct loop_deferred *d = loop->deferred_head;
+    loop->deferred_head = NULL;
+    loop->deferred_tail = &loop->deferred_head;
+    while (d) {
+        struct loop_deferred *next = d->next; /* d may be freed by its callback */
         d->queued = false;
         d->cb(loop, d);
+        d = next;
     }
 }
 
 void loop_run_deferred(struct loop *loop)
 {
-    run_deferred(loop);
+    while (loop->deferred_head)
+        run_deferred(loop);
 }
 
 /* ---- running ---- */

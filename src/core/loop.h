@@ -70,7 +70,8 @@ static inline bool loop_timer_armed(const struct loop_timer *t)
     return t->heap_index != 0;
 }
 
-/* Queues d to run after the I/O callbacks of this pass (once per queueing). */
+/* Queues d to run after the I/O callbacks of this pass (once per queueing);
+ * queued from a deferred callback, it runs at the end of the next pass. */
 void loop_defer(struct loop *loop, struct loop_deferred *d,
                 void (*cb)(struct loop *loop, struct loop_deferred *d));
 

@@ -251,7 +251,8 @@ static int offer_body(struct client *c, struct exchange *ex)
         if (r == H1_CHUNK_DONE && exchange_request_end(ex, co.trailer, co.trailer_len) < 0)
             return -1;
         buf_consume(&c->in, co.consumed);
-        progress = 1;
+        if (co.consumed || r != H1_CHUNK_MORE)
+            progress = 1; /* an incomplete size line or trailer is no progress */
         if (r != H1_CHUNK_DATA)
             break;
     }

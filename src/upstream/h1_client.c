@@ -392,7 +392,8 @@ static int relay_chunked(struct exchange *ex, bool eof)
             ex->up_body = H1_BODY_NONE;
         }
         buf_consume(&uc->in, co.consumed);
-        progress = 1;
+        if (co.consumed || r != H1_CHUNK_MORE)
+            progress = 1; /* an incomplete size line or trailer is no progress */
         if (r == H1_CHUNK_MORE)
             break;
     }

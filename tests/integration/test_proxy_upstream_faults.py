@@ -1,6 +1,7 @@
 """An upstream that refuses, resets, stalls or answers garbage yields
 502/504 to that client only; the proxy keeps serving others."""
 import json
+import threading
 import time
 
 from backends import EchoBackend, RawBackend, raw_request, read_head
@@ -187,3 +188,39 @@ def test_response_ending_with_its_fin_in_the_same_segment_ends_promptly(start_pr
                 data += chunk
         assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"all of it")
     be.stop()
+
+
+def test_chunked_response_stalling_mid_chunk_header_keeps_the_worker_serving(start_proxy):
+    """A chunked response that stops in the middle of a chunk-size line (or
+    its trailer) is no progress: the exchange must wait for the upstream's
+    next bytes like any other, not spin. With one worker, another request
+    is answered meanwhile; the stalled one completes once the rest comes."""
+    release = threading.Event()
+
+    def handler(conn):
+        head = read_head(conn)
+        if b"/stall" not in head:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            return
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+                     b"x-trailer: part")
+        release.wait(10)
+        conn.sendall(b"ial\r\n\r\n")
+        time.sleep(0.2)
+
+    b = RawBackend(handler)
+    p = start_proxy(config(b.port, "worker_threads = 1").replace(
+        "upstream_response_timeout = 1\n", "upstream_response_timeout = 10\n"))
+    result = {}
+    stalled = threading.Thread(target=lambda: result.setdefault("out", get(p, b"/stall")))
+    stalled.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    out = get(p, b"/other")
+    assert out.startswith(b"HTTP/1.1 200 OK") and out.endswith(b"ok"), out
+    assert time.monotonic() - started < 2, "the worker was not serving"
+    release.set()
+    stalled.join(10)
+    assert result["out"].startswith(b"HTTP/1.1 200 OK")
+    assert b"5\r\nhello\r\n0\r\nx-trailer: partial\r\n\r\n" in result["out"], result["out"]
+    b.stop()
