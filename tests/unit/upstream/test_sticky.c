@@ -119,7 +119,7 @@ static void set_version(uint8_t *raw, long *n, size_t v)
 static void test_seal_open(void)
 {
     struct sticky_route r;
-    char tok[STICKY_TOKEN_MAX + 1], tok2[STICKY_TOKEN_MAX + 1];
+    char tok[STICKY_TOKEN_MAX + 1], tok2[STICKY_TOKEN_MAX + 3]; /* room for quotes */
     const char *why = NULL;
     int64_t exp = NOW + STICKY_LIFETIME_S;
 
