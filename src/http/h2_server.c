@@ -324,11 +324,14 @@ static void fe_done(struct exchange *ex, bool ok)
     s->rst_after = !s->req_end;
 }
 
+/* Upstream news for a stream: driven at the end of the loop pass, so the
+ * responses of one pass leave the connection in one write (one TLS record
+ * train) instead of one write each. */
 static void fe_kick(struct exchange *ex)
 {
     struct h2_stream *s = ex->stream;
     s->dirty = true;
-    client_drive(ex->c);
+    client_drive_at_end(ex->c);
 }
 
 static const struct ex_front h2_front = {

@@ -419,6 +419,16 @@ static void redrive(struct loop *loop, struct loop_deferred *d)
     client_drive(container_of(d, struct client, redrive_d));
 }
 
+static void drive_at_end(struct loop *loop, struct loop_deferred *d)
+{
+    client_drive(container_of(d, struct client, end_d));
+}
+
+void client_drive_at_end(struct client *c)
+{
+    loop_defer(c->w->loop, &c->end_d, drive_at_end);
+}
+
 void client_redrive_later(struct client *c)
 {
     c->redrive_all = true;

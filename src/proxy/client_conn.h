@@ -66,6 +66,7 @@ struct client {
 
     struct loop_deferred free_d;
     struct loop_deferred redrive_d; /* continue a busy connection later in the pass */
+    struct loop_deferred end_d;     /* drive once at the end of this pass */
 };
 
 /* The worker's connection operations for TCP listeners. */
@@ -79,6 +80,10 @@ void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t
 /* Drives a connection after any change (I/O readiness, exchange progress)
  * and sends what that produced. */
 void client_drive(struct client *c);
+
+/* Queues client_drive for the end of this loop pass (once however often
+ * it is asked): what several events produced leaves in one write. */
+void client_drive_at_end(struct client *c);
 
 /* Queues client_drive for later in this loop pass (fairness between
  * connections). */
