@@ -308,7 +308,17 @@ static void fe_done(struct exchange *ex, bool ok)
         return;
     s->ex = NULL;
     struct h2_conn *h = s->h2;
-    if (s->closed || h->freeing)
+    if (h->freeing)
+        return;
+    if (s->req_in.len) {
+        /* request body nobody will take: its window comes back */
+        if (s->closed)
+            nghttp2_session_consume_connection(h->session, s->req_in.len);
+        else
+            nghttp2_session_consume(h->session, s->id, s->req_in.len);
+        s->req_in.len = 0;
+    }
+    if (s->closed)
         return;
     if (!s->replied) {
         nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
@@ -685,6 +695,8 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
     s->closed = true;
     if (s->ex)
         exchange_abort(s->ex, 0, NULL); /* the client reset it: cancel upstream */
+    if (s->req_in.len)                  /* body that arrived for an exchange already over */
+        nghttp2_session_consume_connection(session, s->req_in.len);
     nghttp2_session_set_stream_user_data(session, id, NULL);
     stream_free(s);
     return 0;

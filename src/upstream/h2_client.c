@@ -679,6 +679,17 @@ static int h2c_attach(struct exchange *ex, bool fresh_only)
     return 0;
 }
 
+/* Credits n bytes the front-end took (or that are dropped) to the flow
+ * control windows: the stream's while nghttp2 knows it, the connection's
+ * in any case (a closed stream's bytes still counted there). */
+static void give_window(struct h2c_conn *h, struct h2c_stream *s, size_t n)
+{
+    if (s->id)
+        nghttp2_session_consume(h->session, s->id, n);
+    else
+        nghttp2_session_consume_connection(h->session, n);
+}
+
 static void h2c_release(struct exchange *ex, bool reuse)
 {
     struct h2c_stream *s = ex->h2s;
@@ -687,10 +698,12 @@ static void h2c_release(struct exchange *ex, bool reuse)
     ex->h2s = NULL;
     s->ex = NULL;
     struct h2c_conn *h = s->conn;
+    if (s->body.len && !h->dead)
+        give_window(h, s, s->body.len); /* never taken: the window comes back */
+    s->body.len = 0;
     if (s->submitted && !s->closed && !h->dead) {
         /* not finished: cancel it (the client went away, or it failed) */
         nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
-        s->body.len = 0;
         conn_send(h);
         return; /* freed when nghttp2 closes it */
     }
@@ -857,8 +870,8 @@ static int h2c_pump_response(struct exchange *ex)
         taken += s->body.len;
         s->body.len = 0;
     }
-    if (taken && s->id && !h->dead) {
-        nghttp2_session_consume(h->session, s->id, taken);
+    if (taken && !h->dead) {
+        give_window(h, s, taken);
         conn_send(h);
     }
     if (s->end && s->body.len == 0) {

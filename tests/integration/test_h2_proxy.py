@@ -328,3 +328,28 @@ def test_tls_streams_and_bodies(backend, start_proxy, tmp_path):
     assert sts[20].status == 200
     assert [r[3] for r in backend.requests if r[1] == "/up"] == [big]
     assert sts[21].status == 200 and bytes(sts[21].body) == b"x" * 3000000
+
+
+def test_reset_uploads_give_their_window_back(start_proxy):
+    """Request body bytes that reached the proxy for a stream the client
+    then reset were counted against the connection's receive window (1 MiB);
+    they must be credited back, or after a few such streams no upload on
+    that connection could move."""
+    b = H1Backend()
+    p = start_proxy(plain_config(b))
+    chunk = b"x" * 16000
+    with hf.H2Conn.plain(p.port) as c:
+        assert c.get("/warm").status == 200
+        for _ in range(24):  # 24 x 64,000 bytes: more than the 1 MiB window
+            sid = c.new_stream()
+            out = c.headers_frames(sid, c.request_headers("POST", "/abandoned"), end_stream=False)
+            for _ in range(4):
+                out += hf.data_frame(sid, chunk)
+            c.send(out + hf.rst_frame(sid, hf.CANCEL))
+            c.send_window -= 4 * len(chunk)
+            c.stream(sid).send_window -= 4 * len(chunk)
+        body = os.urandom(300_000)
+        st = c.response(c.request("POST", "/after", body=body), timeout=10)
+        assert st.status == 200
+    assert any(r.target == "/after" and r.body == body for r in b.requests)
+    b.stop()
