@@ -21,7 +21,20 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import RPXY, free_port
+from conftest import RPXY, free_port, in_use
+
+
+def bind_retrying(listen, attempts=3):
+    """listen(port) on a free_port(); again on another port if that one was
+    taken in the meantime (by a process outside this test session).
+    Returns (port, what listen returned)."""
+    for attempt in range(attempts):
+        port = free_port()
+        try:
+            return port, listen(port)
+        except OSError as e:
+            if attempt == attempts - 1 or not in_use(e):
+                raise
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -120,8 +133,8 @@ class EchoBackend:
     records each connection's SNI and whether its session was resumed."""
 
     def __init__(self, name="b0", tls_context=None):
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
+        self.port, self.server = bind_retrying(
+            lambda port: ThreadingHTTPServer(("127.0.0.1", port), _Handler))
         self.server.daemon_threads = True
         self.server.name = name
         self.server.requests = []
@@ -147,11 +160,17 @@ class RawBackend:
     handler(conn) — for malformed, stalled or reset responses."""
 
     def __init__(self, handler):
-        self.port = free_port()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", self.port))
-        self.sock.listen(64)
+        def listen(port):
+            sock = socket.socket()
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(("127.0.0.1", port))
+                sock.listen(64)
+            except OSError:
+                sock.close()
+                raise
+            return sock
+        self.port, self.sock = bind_retrying(listen)
         self.handler = handler
         self.accepted = 0
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -189,13 +208,16 @@ def read_head(conn):
 
 
 class Proxy:
-    """rpxy started on a config; `port` is its plaintext port."""
+    """rpxy started on a config; `port` is its plaintext port. Its config is
+    NAME.toml and its output NAME.out in tmp_path: a second proxy in the same
+    test needs another NAME, or the first would reload the second's config
+    (it watches its file) and both would listen on one port (SO_REUSEPORT)."""
 
-    def __init__(self, tmp_path, config, port, env=None, log_dir=None):
+    def __init__(self, tmp_path, config, port, env=None, log_dir=None, name="rpxy"):
         self.port = port
-        self.path = tmp_path / "rpxy.toml"
+        self.path = tmp_path / f"{name}.toml"
         self.path.write_text(config)
-        self.out_path = tmp_path / "rpxy.out"
+        self.out_path = tmp_path / f"{name}.out"
         self.out = open(self.out_path, "wb")
         full_env = {k: v for k, v in os.environ.items() if k not in ("RUST_LOG", "RPXY_LOG")}
         full_env.update(env or {})
@@ -206,12 +228,16 @@ class Proxy:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.out.close()
                 raise AssertionError(f"rpxy exited {self.proc.returncode}:\n{self.log()}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 return
             except OSError:
                 time.sleep(0.05)
+        self.proc.kill()
+        self.proc.wait()
+        self.out.close()
         raise AssertionError(f"rpxy did not listen on {port}:\n{self.log()}")
 
     def log(self):

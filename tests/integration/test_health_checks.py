@@ -7,6 +7,8 @@ import threading
 import time
 from http.server import ThreadingHTTPServer
 
+import pytest
+
 import backends
 from backends import EchoBackend, RawBackend, raw_request, read_head
 from conftest import free_port
@@ -58,6 +60,7 @@ def flip_line(port, what):
             rf"is now {what} \(1 consecutive {n}\)$")
 
 
+@pytest.mark.slow(seconds=5)
 def test_primary_backup_fails_over_and_back(start_proxy):
     primary, backup = EchoBackend("primary"), EchoBackend("backup")
     port = primary.port

@@ -4,6 +4,7 @@ a complete request with nothing more received the socket is closed at once,
 while a client that sent more than it was answered gets a lingering close
 (half-close, input read and dropped until its FIN), so the reset that
 unread input would cause cannot destroy the response."""
+import ctypes
 import socket
 import ssl
 import struct
@@ -22,15 +23,50 @@ def pki(tmp_path_factory):
     return tls_app.make_pki(tmp_path_factory.mktemp("pki"))
 
 
+SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)  # <asm-generic/socket.h>
+
+
+def tcp_port_filter(port):
+    """A classic BPF program (struct sock_fprog) passing only the Ethernet
+    frames of IPv4 TCP segments from or to PORT (what `tcpdump -dd tcp port
+    PORT` gives for IPv4), and the buffer it points into, to keep alive
+    until attached."""
+    code = [
+        (0x28, 0, 0, 12),         # ldh [12]            ethertype
+        (0x15, 0, 10, 0x0800),    # jeq IPv4, else drop
+        (0x30, 0, 0, 23),         # ldb [23]            IP protocol
+        (0x15, 0, 8, 6),          # jeq TCP, else drop
+        (0x28, 0, 0, 20),         # ldh [20]            fragment offset
+        (0x45, 6, 0, 0x1FFF),     # jset: a later fragment, drop
+        (0xB1, 0, 0, 14),         # ldxb 4*([14]&0xf)   IP header length
+        (0x48, 0, 0, 14),         # ldh [x+14]          source port
+        (0x15, 2, 0, port),       # jeq PORT: accept
+        (0x48, 0, 0, 16),         # ldh [x+16]          destination port
+        (0x15, 0, 1, port),       # jeq PORT: accept, else drop
+        (0x06, 0, 0, 0x40000),    # accept: ret 256 KiB
+        (0x06, 0, 0, 0),          # drop: ret 0
+    ]
+    insns = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in code))
+    return struct.pack("HL", len(code), ctypes.addressof(insns)), insns
+
+
 class LoopbackCapture:
     """TCP segments seen on the loopback interface (an AF_PACKET socket:
     the tests run as root) from or to PORT, as (src_port, dst_port, flags,
-    payload_len)."""
+    payload_len). A socket filter keeps every other frame out of its receive
+    queue: with tests running in parallel, other tests' loopback traffic
+    (h2load's 20,000 requests) would fill it, and the kernel would drop the
+    segments looked for."""
 
     def __init__(self, port):
         self.port = port
         self.segments = []
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        prog, insns = tcp_port_filter(port)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)
+        del insns  # the kernel has its copy
+        # frames queued before the filter was attached (the socket receives
+        # from its creation on) are dropped by _run as not PORT's
         self.sock.bind(("lo", 0))
         self.sock.settimeout(0.1)
         self.running = True

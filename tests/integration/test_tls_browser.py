@@ -131,6 +131,7 @@ def page_json(dom):
     return json.loads(html.unescape(m.group(1)))
 
 
+@pytest.mark.slow(seconds=3)
 def test_chromium_gets_page_over_x25519mlkem768(pki, backend, start_proxy, tmp_path):
     p = start_proxy(tls_app.config(pki, backend), env={"RUST_LOG": "debug"})
     token = uuid.uuid4().hex

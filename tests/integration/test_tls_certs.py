@@ -6,6 +6,8 @@ import os
 import shutil
 import time
 
+import pytest
+
 import certs
 import tlsclient
 
@@ -88,6 +90,7 @@ def test_key_permission_warnings(tmp_path, backend, start_proxy):
                r"Recommended mode is 0600\.")
 
 
+@pytest.mark.slow(seconds=4)
 def test_hot_reload_keeps_last_good_and_connections(tmp_path, backend, start_proxy):
     ca = certs.make_ca()
     ca_path = certs.write_ca(ca, str(tmp_path))

@@ -134,6 +134,7 @@ def re_escape(s):
     return re.escape(s)
 
 
+@pytest.mark.slow(seconds=15)
 def test_stalled_handshake_times_out_after_15s(pki, backend, start_proxy):
     p = start_proxy(two_apps(pki, backend, extra_global="max_clients_per_ip = 2"))
     hello = tlsclient.client_hello("a.test")

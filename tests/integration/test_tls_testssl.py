@@ -110,6 +110,7 @@ def secure_renegotiation(port, sni):
     return r.stdout + r.stderr
 
 
+@pytest.mark.slow(seconds=35)
 @pytest.mark.parametrize("name", ["ec.test", "rsa.test"])
 def test_testssl_finds_nothing(pki, backend, start_proxy, tmp_path, name):
     assert shutil.which(TESTSSL), "testssl.sh is installed by scripts/install-deps.sh"
