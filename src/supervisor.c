@@ -264,6 +264,10 @@ int supervisor_run(const struct cli_options *o)
     int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 
     struct watched wf = { .path = o->config_path };
+    /* watched before the first read: a change while starting is not missed */
+    int wd = -1;
+    int ifd = setup_watch(wf.path, &wd);
+    int watch_errno = errno;
     wf.text = read_all(wf.path, &wf.len);
     stat(wf.path, &wf.st);
     struct cfg_diags diags = { 0 };
@@ -321,12 +325,10 @@ int supervisor_run(const struct cli_options *o)
     for (size_t i = 0; i < n_workers; i++)
         worker_start(g_server.workers[i]);
     log_info("rpxy is ready: %zu worker thread%s", n_workers, n_workers == 1 ? "" : "s");
-
-    int wd = -1;
-    int ifd = setup_watch(wf.path, &wd);
     if (ifd < 0)
-        log_warn("Cannot watch %s for changes (%s); polling every %d s", wf.path, strerror(errno),
-                 STAT_POLL_MS / 1000);
+        log_warn("Cannot watch %s for changes (%s); polling every %d s", wf.path,
+                 strerror(watch_errno), STAT_POLL_MS / 1000);
+
     uint64_t reload_at = 0, next_stat = now_ms() + STAT_POLL_MS,
              next_dns = now_ms() + DNS_REFRESH_MS;
     uint64_t drain_deadline = 0;
