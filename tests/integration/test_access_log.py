@@ -11,6 +11,9 @@ def test_access_log_lines(backend, start_proxy, tmp_path):
     p = start_proxy(f"""
 listen_port = {{port}}
 listen_address_v4 = "127.0.0.1"
+# one worker: lines of different workers reach the file in the order their
+# buffers are flushed, not always the order of the requests
+worker_threads = 1
 redact_query_in_access_log = true
 [apps.app]
 server_name = "app.test"
