@@ -87,6 +87,23 @@ static void fe_continue_100(struct exchange *ex)
     PUTS(ex->c, "HTTP/1.1 100 Continue\r\n\r\n");
 }
 
+/* 1xx for HTTP/1.1 clients only (RFC 9110 15.2: not to HTTP/1.0). */
+static void fe_interim(struct exchange *ex, int status, const struct http_field *fields, size_t n)
+{
+    struct client *c = ex->c;
+    if (c->http10)
+        return;
+    char line[64];
+    const char *reason = alog_reason((unsigned)status);
+    int l = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, reason ? reason : "");
+    bool ok = l > 0 && (size_t)l < sizeof(line) && put(c, line, (size_t)l);
+    for (size_t i = 0; i < n && ok; i++)
+        ok = put(c, fields[i].name, fields[i].name_len) && PUTS(c, ": ") &&
+             put(c, fields[i].value, fields[i].value_len) && PUTS(c, "\r\n");
+    if (ok)
+        PUTS(c, "\r\n");
+}
+
 static int fe_response_head(struct exchange *ex, const struct ex_response *res)
 {
     struct client *c = ex->c;
@@ -326,6 +343,7 @@ static void fe_kick(struct exchange *ex)
 static const struct ex_front h1_front = {
     .synthetic = fe_synthetic,
     .continue_100 = fe_continue_100,
+    .interim = fe_interim,
     .response_head = fe_response_head,
     .response_room = fe_response_room,
     .response_body = fe_response_body,

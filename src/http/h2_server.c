@@ -202,6 +202,21 @@ static long lower_fields(struct h2_stream *s, const struct http_field *f, size_t
     return (long)k;
 }
 
+static void fe_interim(struct exchange *ex, int status, const struct http_field *fields, size_t n)
+{
+    struct h2_stream *s = ex->stream;
+    if (s->replied || s->closed)
+        return;
+    char code[4];
+    status_text(status, code);
+    nghttp2_nv nv[H2_MAX_FIELDS + 1];
+    nv[0] = NV_LIT(":status", code, 3);
+    long k = lower_fields(s, fields, n, nv + 1, H2_MAX_FIELDS);
+    if (k >= 0)
+        nghttp2_submit_headers(s->h2->session, NGHTTP2_FLAG_NONE, s->id, NULL, nv, 1 + (size_t)k,
+                               NULL);
+}
+
 static int fe_response_head(struct exchange *ex, const struct ex_response *res)
 {
     struct h2_stream *s = ex->stream;
@@ -347,6 +362,7 @@ static void fe_kick(struct exchange *ex)
 static const struct ex_front h2_front = {
     .synthetic = fe_synthetic,
     .continue_100 = fe_continue_100,
+    .interim = fe_interim,
     .response_head = fe_response_head,
     .response_room = fe_response_room,
     .response_body = fe_response_body,

@@ -572,6 +572,16 @@ bool exchange_upstream_failed(struct exchange *ex, const char *why)
     return true;
 }
 
+void exchange_interim(struct exchange *ex, int status, const struct http_field *fields, size_t n)
+{
+    if (status == 100 || status == 101 || status < 100 || status > 199 || ex->resp_started)
+        return;
+    struct http_field out[100];
+    bool has_date;
+    size_t k = resp_policy(n ? fields : NULL, n, false, NULL, 0, out, 100, &has_date);
+    ex->fe->interim(ex, status, k ? out : NULL, k);
+}
+
 /* ---- request body from the front-end ---- */
 
 bool exchange_request_room(const struct exchange *ex)

@@ -104,6 +104,9 @@ struct ex_front {
                       bool close_after);
     /* Tells the client to send its body (100 Continue). */
     void (*continue_100)(struct exchange *ex);
+    /* An interim response of the upstream (1xx other than 100 and 101, such
+     * as 103 Early Hints), fields through the response policy. */
+    void (*interim)(struct exchange *ex, int status, const struct http_field *fields, size_t n);
     /* The response head. Returns 0, or -1 (the exchange is then aborted). */
     int (*response_head)(struct exchange *ex, const struct ex_response *res);
     /* Whether response body bytes can be taken now. */
@@ -226,6 +229,10 @@ int exchange_request_end(struct exchange *ex, const char *trailer, size_t traile
  * synthetic response when none was started (status > 0), else the
  * front-end resets or closes. Ends the exchange. */
 void exchange_abort(struct exchange *ex, int status, const char *why);
+
+/* For upstream clients: passes an interim response on (1xx but 100 and
+ * 101, which the proxy handles itself). */
+void exchange_interim(struct exchange *ex, int status, const struct http_field *fields, size_t n);
 
 /* For upstream clients: the access-log line (once the response head is
  * known); (re)arms the connect or the response timeout; reports a failed

@@ -348,6 +348,7 @@ static int read_head(struct exchange *ex)
             return -1;
         }
         if (res.status >= 100 && res.status < 200 && res.status != 101) {
+            exchange_interim(ex, res.status, hdrs, res.num_headers);
             buf_consume(&uc->in, (size_t)r);
             continue;
         }

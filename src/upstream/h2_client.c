@@ -295,7 +295,15 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
         return 0;
     if (frame->hd.type == NGHTTP2_HEADERS && !s->head_done) {
         if (s->status >= 100 && s->status < 200) {
-            /* interim response: forget it, the final one follows */
+            /* interim response: passed on, then forgotten; the final one follows */
+            if (s->ex) {
+                struct http_field f[H2C_MAX_FIELDS];
+                for (size_t i = 0; i < s->n_fields; i++)
+                    f[i] =
+                        (struct http_field){ ref(s, s->fields[i].name), s->fields[i].name_len,
+                                             ref(s, s->fields[i].value), s->fields[i].value_len };
+                exchange_interim(s->ex, s->status, s->n_fields ? f : NULL, s->n_fields);
+            }
             s->head.len = 0;
             s->n_fields = 0;
             s->status = 0;
