@@ -460,22 +460,26 @@ static void conn_event(struct upstream_conn *uc, uint32_t events)
             return;
         }
     }
-    for (int i = 0; i < 16 && !h->dead; i++) {
+    /* until the socket is drained: the edge will not come again (flow
+     * control bounds what the upstream can have sent) */
+    while (!h->dead) {
         int r = upconn_read(uc, BUF_BLOCK);
-        if (r == 0 && !uc->in.len)
-            break;
-        if (r < 0) {
-            conn_fail(h, r == -1 ? "closed by the upstream" : "read error");
+        if (r == -2) {
+            conn_fail(h, "read error");
             break;
         }
-        ssize_t n =
-            nghttp2_session_mem_recv(h->session, (const uint8_t *)buf_data(&uc->in), uc->in.len);
-        if (n < 0) {
-            conn_fail(h, nghttp2_strerror((int)n));
-            break;
+        if (uc->in.len) { /* what came before a close still counts */
+            ssize_t n = nghttp2_session_mem_recv(h->session, (const uint8_t *)buf_data(&uc->in),
+                                                 uc->in.len);
+            if (n < 0) {
+                conn_fail(h, nghttp2_strerror((int)n));
+                break;
+            }
+            buf_consume(&uc->in, (size_t)n);
         }
-        buf_consume(&uc->in, (size_t)n);
-        if (r == 0)
+        if (r == -1)
+            conn_fail(h, "closed by the upstream");
+        if (r <= 0)
             break;
     }
     if (!h->dead)

@@ -342,6 +342,24 @@ class H2ServerConn:
     def send_trailers(self, sid, trailers):
         self.send_headers(sid, trailers, end_stream=True)
 
+    def send_in_pieces(self, sid, headers, chunks, trailers):
+        """HEADERS, one DATA frame per chunk and the trailers, each frame
+        written on its own (over TLS: one record each), with TCP_CORK held
+        meanwhile so that they all reach the proxy at once. The chunks must
+        fit in the flow-control windows."""
+        with self.cond:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+            try:
+                self.h2.send_headers(sid, headers)
+                self._flush()
+                for c in chunks:
+                    self.h2.send_data(sid, c)
+                    self._flush()
+                self.h2.send_headers(sid, trailers, end_stream=True)
+                self._flush()
+            finally:
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+
     def send_response(self, sid, headers, body, trailers=None):
         """A whole response in one write when the windows allow (HEADERS,
         DATA, trailers or END_STREAM arrive together); in pieces otherwise."""
@@ -568,6 +586,8 @@ def echo_response(conn, req, extra_headers=()):
 def echo_handler(conn, req):
     """Default behaviour, by path:
       /bytes?n=N     N bytes then the trailer x-sent: N, in one write
+      /pieces?n=N    N DATA frames of 10 bytes and a trailer, each frame
+                     written on its own (one TLS record each), all at once
       /trailers      200 without content-length, body "hello world" in two
                      DATA frames, then trailers x-trailer-a: 1, x-trailer-b: two
       /slow?s=N      answers after N seconds
@@ -598,6 +618,11 @@ def echo_handler(conn, req):
         n = int(q.get("n", ["1000"])[0])
         conn.send_response(sid, [(":status", "200"), ("content-type", "application/octet-stream")],
                            b"b" * n, trailers=[("x-sent", str(n))])
+        return
+    if url.path == "/pieces":
+        n = int(q.get("n", ["40"])[0])
+        conn.send_in_pieces(sid, [(":status", "200"), ("content-type", "text/plain")],
+                            [b"piece-%03d;" % i for i in range(n)], [("x-pieces", str(n))])
         return
     if url.path == "/slow":
         time.sleep(float(q.get("s", ["1"])[0]))

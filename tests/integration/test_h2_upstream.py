@@ -372,3 +372,26 @@ def test_long_lived_upstream_connection_keeps_its_flow_control_window(start_prox
         assert r.status == 200 and r.complete and len(r.body) == n, (i, r)
     assert be.accepted == 1
     be.stop()
+
+
+def test_tls_upstream_response_in_many_records_at_once(start_proxy, tmp_path):
+    """An h2 upstream over TLS whose response (60 small DATA frames and
+    trailers, one TLS record each) reaches the proxy in one burst: every
+    record is read, although no more bytes (no new readiness) follow."""
+    ca = certs.make_ca("upstream CA")
+    ca_path = certs.write_ca(ca, str(tmp_path))
+    crt, key = certs.make_leaf(ca, ["localhost"]).write(str(tmp_path), "localhost")
+    be = H2Backend(tls_context=h2_tls_context(crt, key))
+    p = start_proxy(h2_config(be, location=f"localhost:{be.port}", tls=True),
+                    env={"SSL_CERT_FILE": ca_path})
+    want = b"".join(b"piece-%03d;" % i for i in range(60))
+    with hf.H2Conn.plain(p.port) as c:
+        for i in range(3):
+            st = c.get(f"/pieces?n=60&i={i}", authority="a.test", headers=[("te", "trailers")],
+                       timeout=5)
+            assert st.status == 200 and st.ended, (i, len(st.body), st.trailers)
+            assert bytes(st.body) == want
+            assert st.trailers == [("x-pieces", "60")]
+    r = get(p.port, "/pieces?n=60&h1=1", headers="TE: trailers\r\n")
+    assert r.status == 200 and r.complete and r.body == want, r
+    be.stop()
