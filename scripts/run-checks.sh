@@ -21,6 +21,16 @@ if [ "$jobs" -gt 0 ] && /usr/bin/python3 -c 'import xdist' 2>/dev/null; then
 elif [ "$jobs" -gt 0 ]; then
   echo "run-checks: python3-pytest-xdist missing, running the suite serially" >&2
 fi
+log="$build/pytest.log"
+set +e
 RPXY_BUILD="$build" /usr/bin/python3 -m pytest -q -p no:cacheprovider "${parallel[@]}" \
-  tests/integration | tail -n 15
-exit "${PIPESTATUS[0]}"
+  tests/integration >"$log" 2>&1
+rc=$?
+set -e
+tail -n 15 "$log"
+if [ "$rc" -ne 0 ]; then
+  # what failed and why, not only that something did (the whole output: $log)
+  echo "== run-checks: failures ($log) =="
+  sed -n '/^=* FAILURES =*$/,/^=* short test summary/p' "$log" | tail -n 300
+fi
+exit "$rc"
