@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh: our proxy against nginx and HAProxy on this machine.
+# bench/run.sh: our proxy against nginx and HAProxy (and h2o for --h2) on
+# this machine.
 #
 #   bench/run.sh              throughput: wrk, HTTP/1.1 keep-alive, 64 connections
 #   bench/run.sh --callgrind  user-space instructions per request (valgrind)
@@ -7,7 +8,9 @@
 #   bench/run.sh --memory     RSS with 10,000 idle keep-alive client connections
 #   bench/run.sh --tls        TLS 1.3: keep-alive, full and resumed handshakes,
 #                             X25519MLKEM768 against X25519 (build/tls-load)
-#   bench/run.sh --all        all five, one after the other
+#   bench/run.sh --h2         HTTP/2 over TLS (ALPN h2), h2load -c16 -m10, also
+#                             against h2o
+#   bench/run.sh --all        all six, one after the other
 #
 # Each proxy runs one worker pinned to CPU 1; the backend (build/bench-backend)
 # and the load generator run on CPU 0. See bench/README.md for the method and
@@ -21,7 +24,7 @@ ROOT=$(dirname "$BENCH_DIR")
 
 usage() {
     cat <<'TXT'
-usage: bench/run.sh [--callgrind | --strace | --memory | --tls | --all]
+usage: bench/run.sh [--callgrind | --strace | --memory | --tls | --h2 | --all]
 
   (no option)   requests/s, p99 latency and CPU time per request under
                 wrk -t1 -c64, median of BENCH_ROUNDS interleaved rounds
@@ -35,6 +38,11 @@ usage: bench/run.sh [--callgrind | --strace | --memory | --tls | --all]
                 request with full and with resumed handshakes, and rpxy's
                 full handshakes with X25519MLKEM768; proxy CPU per request,
                 median of BENCH_ROUNDS interleaved rounds
+  --h2          HTTP/2 over TLS (ALPN h2, the --tls certificate and SNI) with
+                h2load -c BENCH_H2_CONNS -m BENCH_H2_STREAMS, HTTP/1.1 to the
+                backend, against rpxy, nginx, HAProxy and h2o: req/s and proxy
+                CPU per request, median of BENCH_ROUNDS interleaved rounds
+                (rpxy's row says "no h2" while ALPN gives it http/1.1)
   --all         all of the above
 
 Environment (defaults in brackets):
@@ -45,7 +53,7 @@ Environment (defaults in brackets):
   BENCH_REQUESTS [20000] requests for --callgrind and --strace
   BENCH_IDLE_CONNS [10000] connections for --memory
   BENCH_TARGETS ["direct rpxy nginx haproxy"]
-  BENCH_PORT [28400]    backend port; rpxy, nginx, haproxy use the next three
+  BENCH_PORT [28400]    backend port; rpxy, nginx, haproxy, h2o use the next four
                         (keep them out of the ephemeral port range)
   BENCH_PROXY_CPU [1]   CPU of the proxy; BENCH_LOAD_CPU [0]: backend and client
   BENCH_BODY_SIZE [13]  response body bytes
@@ -55,13 +63,16 @@ Environment (defaults in brackets):
                         before each measurement (then it goes on, flagged)
   BENCH_BUSY_LIMIT [10] percent of foreign CPU load that flags a measurement
   BENCH_RETRIES [2]     times a flagged measurement is taken again
-  BENCH_PEER_HEADERS [1] nginx and HAProxy add the forwarding headers rpxy
+  BENCH_PEER_HEADERS [1] nginx, HAProxy (h2o) add the forwarding headers rpxy
                         adds (X-Forwarded-For/-Proto/-Port, X-Real-IP); 0: not
   BENCH_NO_INSTALL=1    do not install missing packages
   BENCH_KEEP=1          keep the work directory (configs, logs, raw outputs)
   BENCH_TLS_SCENARIOS ["keepalive full resume pq"]  which --tls scenarios
-  BENCH_TLS_HOST [bench.test]  certificate name, SNI and Host of --tls
+  BENCH_TLS_HOST [bench.test]  certificate name, SNI and Host of --tls, --h2
   BENCH_TLS_INMEM [1000] in-memory handshakes of the OpenSSL reference (0: none)
+  BENCH_H2_CONNS [16]   --h2: h2load connections (-c)
+  BENCH_H2_STREAMS [10] --h2: concurrent streams per connection (-m)
+  BENCH_H2_TARGETS [BENCH_TARGETS without direct, plus h2o]  --h2 targets
 TXT
 }
 
@@ -73,7 +84,8 @@ while [ $# -gt 0 ]; do
     --memory) modes+=(memory) ;;
     --throughput) modes+=(throughput) ;;
     --tls) modes+=(tls) ;;
-    --all) modes+=(throughput callgrind strace memory tls) ;;
+    --h2) modes+=(h2) ;;
+    --all) modes+=(throughput callgrind strace memory tls h2) ;;
     -h | --help)
         usage
         exit 0
@@ -110,14 +122,23 @@ KEEP=${BENCH_KEEP:-0}
 TLS_SCENARIOS=${BENCH_TLS_SCENARIOS:-keepalive full resume pq}
 TLS_HOST=${BENCH_TLS_HOST:-bench.test}
 TLS_INMEM=${BENCH_TLS_INMEM:-1000}
+H2_CONNS=${BENCH_H2_CONNS:-16}
+H2_STREAMS=${BENCH_H2_STREAMS:-10}
+H2_TARGETS=${BENCH_H2_TARGETS:-$(for t in $TARGETS; do [ "$t" = direct ] || printf '%s ' "$t"; done)h2o}
 
 for v in DURATION ROUNDS WARMUP CONNS REQUESTS IDLE_CONNS PORT_BASE PROXY_CPU LOAD_CPU BODY_SIZE RPXY_WAIT \
-    QUIET_WAIT BUSY_LIMIT PEER_HEADERS RETRIES TLS_INMEM; do
+    QUIET_WAIT BUSY_LIMIT PEER_HEADERS RETRIES TLS_INMEM H2_CONNS H2_STREAMS; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number, not '${!v}'"
 done
 [ "$ROUNDS" -ge 1 ] && [ "$DURATION" -ge 1 ] && [ "$CONNS" -ge 1 ] || die "BENCH_ROUNDS, BENCH_DURATION and BENCH_CONNS must be at least 1"
+if [ "$H2_CONNS" -lt 1 ] || [ "$H2_STREAMS" -lt 1 ]; then
+    die "BENCH_H2_CONNS and BENCH_H2_STREAMS must be at least 1"
+fi
 for t in $TARGETS; do
     case $t in direct | rpxy | nginx | haproxy) ;; *) die "unknown target '$t' in BENCH_TARGETS" ;; esac
+done
+for t in $H2_TARGETS; do
+    case $t in rpxy | nginx | haproxy | h2o) ;; *) die "unknown target '$t' in BENCH_H2_TARGETS (rpxy, nginx, haproxy, h2o)" ;; esac
 done
 for s in $TLS_SCENARIOS; do
     case $s in keepalive | full | resume | pq) ;; *) die "unknown scenario '$s' in BENCH_TLS_SCENARIOS" ;; esac
@@ -131,8 +152,8 @@ BACKEND_PORT=$PORT_BASE
 # Client sockets take their ports from the ephemeral range: a listening port
 # in it can be taken by one of the 10,000 idle connections of a previous run.
 read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range
-if [ $((PORT_BASE + 3)) -ge "$eph_lo" ] && [ "$PORT_BASE" -le "$eph_hi" ]; then
-    note "warning: ports $PORT_BASE-$((PORT_BASE + 3)) lie in the ephemeral range $eph_lo-$eph_hi"
+if [ $((PORT_BASE + 4)) -ge "$eph_lo" ] && [ "$PORT_BASE" -le "$eph_hi" ]; then
+    note "warning: ports $PORT_BASE-$((PORT_BASE + 4)) lie in the ephemeral range $eph_lo-$eph_hi"
 fi
 BACKEND=127.0.0.1:$BACKEND_PORT
 # Connection limits of the proxies: the idle connections of --memory plus
@@ -145,10 +166,12 @@ target_port() {
     rpxy) echo $((PORT_BASE + 1)) ;;
     nginx) echo $((PORT_BASE + 2)) ;;
     haproxy) echo $((PORT_BASE + 3)) ;;
+    h2o) echo $((PORT_BASE + 4)) ;;
     esac
 }
 
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
+has_mode() { [[ " ${modes[*]} " == *" $1 "* ]]; }
 
 # ---- work directory, cleanup ----
 
@@ -188,6 +211,8 @@ trap 'on_signal TERM 143' TERM
 
 need=(nginx-light\|nginx\|nginx-core\|nginx-full\|nginx-extras haproxy wrk nghttp2-client
     valgrind strace procps util-linux curl python3 make gcc libc6-dev pkg-config libssl-dev openssl)
+# h2o only for --h2, where it is a target
+has_mode h2 && [[ " $H2_TARGETS " == *" h2o "* ]] && need+=(h2o)
 if [ "${BENCH_NO_INSTALL:-0}" != 1 ]; then
     ensure_packages "${need[@]}"
 fi
@@ -197,6 +222,10 @@ done
 NGINX=$(command -v nginx)
 HAPROXY=$(command -v haproxy)
 PYTHON=/usr/bin/python3
+H2O=""
+if has_mode h2 && [[ " $H2_TARGETS " == *" h2o "* ]]; then
+    H2O=$(command -v h2o) || die "h2o not found (install it or unset BENCH_NO_INSTALL)"
+fi
 
 # 10,000 idle connections need as many descriptors in the client and a few
 # more in a proxy (its upstream connections). Root may raise the hard limit
@@ -207,7 +236,7 @@ if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$NOFILE" ]; then
 fi
 ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge "$NOFILE" ] || NOFILE=$(ulimit -n)
-if [[ " ${modes[*]} " == *" memory "* ]] && [ "$NOFILE" -lt "$MAX_CONNS" ]; then
+if has_mode memory && [ "$NOFILE" -lt "$MAX_CONNS" ]; then
     die "open-file limit $NOFILE is too low for $IDLE_CONNS connections (run as root or lower BENCH_IDLE_CONNS)"
 fi
 
@@ -231,7 +260,10 @@ fi
 # the tree does not build, a tls-load built earlier is used if there is one.
 TLS_LOAD_BIN=$ROOT/build/tls-load
 WANT_TLS=0
-[[ " ${modes[*]} " == *" tls "* ]] && WANT_TLS=1
+has_mode tls && WANT_TLS=1
+# --tls and --h2 share the certificate
+WANT_H2=0
+has_mode h2 && WANT_H2=1
 if [ "$WANT_TLS" = 1 ] && ! make -s -C "$ROOT" build/tls-load >>"$WORK/make.log" 2>&1; then
     [ -x "$TLS_LOAD_BIN" ] || die "cannot build build/tls-load (log: $WORK/make.log)"
     note "make could not rebuild build/tls-load; using the one built earlier"
@@ -254,10 +286,31 @@ check_https() {
     [ "$out" = "200 $BODY_SIZE" ]
 }
 
-# Which configs the proxies start with: "" (plaintext) or "-tls" (--tls).
+# check_h2 PORT: the same over HTTP/2 (curl offers h2 and http/1.1 by ALPN);
+# sets CHECK_PROTO to the HTTP version curl used ("2", "1.1"), so a proxy
+# that answers properly but negotiated http/1.1 can be told apart.
+CHECK_PROTO=""
+check_h2() {
+    local out code ver size
+    CHECK_PROTO=""
+    out=$(curl -s -m 5 --http2 -o /dev/null -w '%{http_code} %{http_version} %{size_download}' \
+        --cacert "$TLS_DIR/cert.pem" --resolve "$TLS_HOST:$1:127.0.0.1" "https://$TLS_HOST:$1/" 2>/dev/null) ||
+        return 1
+    read -r code ver size <<<"$out"
+    [ "$code $size" = "200 $BODY_SIZE" ] || return 1
+    CHECK_PROTO=$ver
+    [ "$ver" = 2 ]
+}
+
+# Which configs the proxies start with: "" (plaintext), "-tls" (--tls) or
+# "-h2" (--h2).
 VARIANT=""
 check_target() {
-    if [ "$VARIANT" = -tls ]; then check_https "$1"; else check_http "$1"; fi
+    case $VARIANT in
+    -tls) check_https "$1" ;;
+    -h2) check_h2 "$1" ;;
+    *) check_http "$1" ;;
+    esac
 }
 
 # ---- configs ----
@@ -267,10 +320,16 @@ TLS13_SUITES=TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305
 TLS12_CIPHERS=ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305
 TLS_DIR=$WORK/tls
 
+# render TEMPLATE PORT: $WORK/TEMPLATE without .in, the markers filled in.
+# Lines ending in "# @FWD@" are kept only with BENCH_PEER_HEADERS=1, lines
+# ending in "# @NOFWD@" only with 0.
 render() {
-    local fwd='s| *# @FWD@$||'
-    [ "$PEER_HEADERS" = 1 ] || fwd='/# @FWD@$/d'
-    sed -e "$fwd" -e "s|@WORK@|$WORK|g" -e "s|@LISTEN@|127.0.0.1:$2|g" -e "s|@PORT@|$2|g" \
+    local fwd='s| *# @FWD@$||' nofwd='/# @NOFWD@$/d'
+    if [ "$PEER_HEADERS" != 1 ]; then
+        fwd='/# @FWD@$/d'
+        nofwd='s| *# @NOFWD@$||'
+    fi
+    sed -e "$fwd" -e "$nofwd" -e "s|@WORK@|$WORK|g" -e "s|@LISTEN@|127.0.0.1:$2|g" -e "s|@PORT@|$2|g" \
         -e "s|@BACKEND@|$BACKEND|g" -e "s|@MAX_CONNS@|$MAX_CONNS|g" -e "s|@NOFILE@|$NOFILE|g" \
         -e "s|@TLS_HOST@|$TLS_HOST|g" -e "s|@CERT@|$TLS_DIR/cert.pem|g" -e "s|@KEY@|$TLS_DIR/key.pem|g" \
         -e "s|@PEM@|$TLS_DIR/bundle.pem|g" -e "s|@TLS13_SUITES@|$TLS13_SUITES|g" \
@@ -280,9 +339,9 @@ render() {
 render nginx.conf.in "$(target_port nginx)"
 render haproxy.cfg.in "$(target_port haproxy)"
 render rpxy.toml.in "$(target_port rpxy)"
-# --tls: one self-signed ECDSA P-256 certificate per run for all three, its
-# name the bench host (SAN), and the TLS configs.
-if [ "$WANT_TLS" = 1 ]; then
+# --tls, --h2: one self-signed ECDSA P-256 certificate per run for all the
+# proxies, its name the bench host (SAN), and the TLS and HTTP/2 configs.
+if [ "$WANT_TLS" = 1 ] || [ "$WANT_H2" = 1 ]; then
     mkdir -p "$TLS_DIR"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
         -subj "/CN=$TLS_HOST" -addext "subjectAltName=DNS:$TLS_HOST" \
@@ -295,6 +354,10 @@ if [ "$WANT_TLS" = 1 ]; then
     render nginx-tls.conf.in "$(target_port nginx)"
     render haproxy-tls.cfg.in "$(target_port haproxy)"
     render rpxy-tls.toml.in "$(target_port rpxy)"
+    render nginx-h2.conf.in "$(target_port nginx)"
+    render haproxy-h2.cfg.in "$(target_port haproxy)"
+    render rpxy-h2.toml.in "$(target_port rpxy)"
+    render h2o-h2.yaml.in "$(target_port h2o)"
 fi
 
 # The command line of a proxy (without pinning or wrappers).
@@ -303,15 +366,20 @@ target_cmd() {
     rpxy) CMD=("$RPXY_BIN" --config "$WORK/rpxy$VARIANT.toml") ;;
     nginx) CMD=("$NGINX" -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx$VARIANT.conf") ;;
     haproxy) CMD=("$HAPROXY" -db -f "$WORK/haproxy$VARIANT.cfg") ;;
+    h2o) CMD=("$H2O" -m worker -c "$WORK/h2o$VARIANT.yaml") ;; # --h2 only
     esac
 }
 
 # Validate the peers' configs once, so a mistake shows up front.
-for v in "" $([ "$WANT_TLS" = 1 ] && echo -tls); do
-    has_target nginx && { "$NGINX" -t -q -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx$v.conf" >"$WORK/nginx-t.log" 2>&1 ||
+for v in "" $([ "$WANT_TLS" = 1 ] && echo -tls) $([ "$WANT_H2" = 1 ] && echo -h2); do
+    cfg_targets=$TARGETS
+    [ "$v" = -h2 ] && cfg_targets=$H2_TARGETS
+    [[ " $cfg_targets " == *" nginx "* ]] && { "$NGINX" -t -q -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx$v.conf" >"$WORK/nginx-t.log" 2>&1 ||
         die "nginx rejects its config nginx$v.conf: $(cat "$WORK/nginx-t.log")"; }
-    has_target haproxy && { "$HAPROXY" -c -q -f "$WORK/haproxy$v.cfg" >"$WORK/haproxy-c.log" 2>&1 ||
+    [[ " $cfg_targets " == *" haproxy "* ]] && { "$HAPROXY" -c -q -f "$WORK/haproxy$v.cfg" >"$WORK/haproxy-c.log" 2>&1 ||
         die "haproxy rejects its config haproxy$v.cfg: $(cat "$WORK/haproxy-c.log")"; }
+    [ "$v" = -h2 ] && [ -n "$H2O" ] && { "$H2O" -m test -c "$WORK/h2o$v.yaml" >"$WORK/h2o-t.log" 2>&1 ||
+        die "h2o rejects its config h2o$v.yaml: $(cat "$WORK/h2o-t.log")"; }
 done
 
 # ---- starting and stopping a target ----
@@ -319,8 +387,9 @@ done
 # launch_target NAME [WRAPPER...]: starts the proxy pinned to PROXY_CPU and
 # waits until it listens and answers a GET (unless LAUNCH_NO_CHECK=1). Sets
 # TPID. Returns 0 when serving; for rpxy 3 when it runs but never listens
-# (not serving yet) and 4 when it exits or listens without answering
-# properly (nginx or HAProxy failing ends the run).
+# (not serving yet), 5 when it answers properly over TLS but ALPN gave it
+# http/1.1 instead of h2 (--h2: no HTTP/2 yet) and 4 when it exits or listens
+# without answering properly (nginx, HAProxy or h2o failing ends the run).
 # LAUNCH_WAIT overrides the seconds allowed to come up.
 launch_target() {
     local t=$1 port rc=0 wait_s
@@ -335,22 +404,26 @@ launch_target() {
     wait_listening "$TPID" "$port" "$wait_s" || rc=$?
     if [ "$rc" = 0 ] && [ "${LAUNCH_NO_CHECK:-0}" != 1 ] && ! check_target "$port"; then
         rc=4
+        [ "$VARIANT" = -h2 ] && [ -n "$CHECK_PROTO" ] && rc=5 # a proper answer, not over h2
     fi
     [ "$rc" = 0 ] && return 0
     local why
     case $rc in
     1) why="not listening on port $port after ${wait_s}s" ;;
     2) why="exited at start-up" ;;
-    4) why="listening on port $port but GET $([ "$VARIANT" = -tls ] && echo "https://$TLS_HOST")/ did not return 200 with the backend's body" ;;
+    4) why="listening on port $port but GET $([ -n "$VARIANT" ] && echo "https://$TLS_HOST")/$([ "$VARIANT" = -h2 ] && echo " over HTTP/2") did not return 200 with the backend's body" ;;
+    5) why="no h2: it answers over TLS, but ALPN chose HTTP/$CHECK_PROTO, not h2, for curl --http2 (offering h2, http/1.1)" ;;
     esac
     stop_pid "$TPID" 5
     if [ "$t" = rpxy ]; then
         RPXY_WHY=$why
         [ "$rc" = 1 ] && return 3 # running, not listening: not serving yet
+        [ "$rc" = 5 ] && return 5 # serving, but not HTTP/2 yet
         tail -n 20 "$WORK/rpxy.log" >&2 || true
         return 4
     fi
-    tail -n 20 "$WORK/$t.log" "$WORK/nginx-error.log" >&2 2>/dev/null || true
+    # nginx and h2o write their errors to $t-error.log
+    tail -n 20 "$WORK/$t.log" "$WORK/$t-error.log" >&2 2>/dev/null || true
     die "$t did not come up: $why (log above)"
 }
 
@@ -378,6 +451,7 @@ probe_rpxy() {
         stop_pid "$TPID"
         ;;
     3) RPXY_STATE=skipped ;;
+    5) RPXY_STATE=noh2 ;;
     *) RPXY_STATE=failed ;;
     esac
     if [ "$RPXY_STATE" != ok ]; then
@@ -389,6 +463,7 @@ probe_rpxy() {
 rpxy_row() {
     case $RPXY_STATE in
     skipped) printf '%-9s not serving (skipped)\n' rpxy ;;
+    noh2) printf '%-9s no h2 (skipped): %s\n' rpxy "${RPXY_WHY#no h2: }" ;;
     failed) printf '%-9s FAILED: %s\n' rpxy "$RPXY_WHY" ;;
     esac
 }
@@ -1046,7 +1121,164 @@ mode_tls() {
     fi
 }
 
-say "bench: $(nproc --all) CPUs, proxy on CPU $PROXY_CPU, backend and load on CPU $LOAD_CPU; nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), HAProxy $("$HAPROXY" -v | awk 'NR == 1 { print $3 }'), $(timeout 5 "$RPXY_BIN" --version 2>/dev/null </dev/null || echo "rpxy: no version")"
+# ---- HTTP/2 over TLS: h2load ----
+
+# h2_val FILE WHAT: a figure from h2load's output: rps (req/s), done,
+# succeeded, errored (requests), bad (responses other than 2xx),
+# mean (mean time for request, ms), neg (TLS version, cipher, key exchange
+# group and ALPN protocol).
+h2_val() {
+    awk -v what="$2" '
+        /^finished in / { rps = $4 }
+        /^requests: / {
+            for (i = 3; i <= NF; i++) { k = $i; sub(/,$/, "", k); n[k] = $(i - 1) }
+        }
+        /^status codes: / { bad = $5 + $7 + $9 }
+        /^time for request: / { mean = $6 }
+        /^TLS Protocol: / { ver = $3 }
+        /^Cipher: / { cipher = $2 }
+        /^Server Temp Key: / { group = $4 }
+        /^Application protocol: / { alpn = $3 }
+        END {
+            if (what == "rps") print rps
+            else if (what == "bad") print bad + 0
+            else if (what == "mean") print mean
+            else if (what == "neg") print ver, cipher, group, alpn
+            else print n[what] + 0
+        }' "$1"
+}
+
+# h2load_run TARGET SECONDS OUT: h2load against TARGET for SECONDS on
+# H2_CONNS connections with H2_STREAMS streams each. The URL names the bench
+# host, so that is the SNI (checked) and :authority, as a browser sends
+# them; --connect-to takes the connection to 127.0.0.1 without /etc/hosts.
+h2load_run() {
+    local port
+    port=$(target_port "$1")
+    load h2load -c "$H2_CONNS" -m "$H2_STREAMS" -t 1 -D "$2" --groups X25519 \
+        --connect-to="127.0.0.1:$port" "https://$TLS_HOST:$port/" >"$3" 2>&1
+}
+
+# h2_once TARGET OUT: one measurement (start, check, warm-up, h2load, stop).
+# Sets M_RPS, M_MEAN (mean time for request, ms), M_CPU (the proxy's CPU
+# us/request, all its processes), M_BCPU (the backend's), M_BAD (non-2xx),
+# M_ERRS (failed or errored requests), M_NEG and M_BUSY, M_BUSY_TEXT as
+# wrk_once does.
+h2_once() {
+    local t=$1 out=$2 pid busy c0 c1 b0 b1 w0 w1 pb0 pt0 lb0 lt0 reqs fp fl
+    busy=$(wait_quiet "$QUIET_WAIT" "$PROXY_CPU" "$LOAD_CPU") ||
+        note "$t: the machine stays busy ($busy); measuring anyway"
+    launch_target "$t" || die "$t stopped serving"
+    pid=$TPID
+    if [ "$WARMUP" -gt 0 ]; then
+        h2load_run "$t" "$WARMUP" "$WORK/h2-warmup.txt" ||
+            die "h2load warm-up against $t failed: $(tail -n 5 "$WORK/h2-warmup.txt")"
+    fi
+    c0=$(cpu_ticks "$pid")
+    b0=$(cpu_ticks "$BACKEND_PID")
+    read -r pb0 pt0 <<<"$(cpu_ticks_of "$PROXY_CPU")"
+    read -r lb0 lt0 <<<"$(cpu_ticks_of "$LOAD_CPU")"
+    children_ticks w0
+    h2load_run "$t" "$DURATION" "$out" || die "h2load against $t failed: $(tail -n 5 "$out")"
+    children_ticks w1
+    c1=$(cpu_ticks "$pid")
+    b1=$(cpu_ticks "$BACKEND_PID")
+    fp=$(foreign_load "$PROXY_CPU" "$pb0" "$pt0" $((c1 - c0)))
+    fl=$(foreign_load "$LOAD_CPU" "$lb0" "$lt0" $((b1 - b0 + w1 - w0)))
+    M_BUSY=$fl
+    [ "$fp" -gt "$fl" ] && M_BUSY=$fp
+    M_BUSY_TEXT="CPU $PROXY_CPU ${fp}%, CPU $LOAD_CPU ${fl}%"
+    stop_pid "$pid"
+
+    reqs=$(h2_val "$out" "done")
+    [ "$reqs" -gt 0 ] || die "no requests completed against $t over h2: $(tail -n 12 "$out")"
+    M_NEG=$(h2_val "$out" neg)
+    [ "${M_NEG##* }" = h2 ] || die "h2load did not speak h2 with $t (negotiated: $M_NEG)"
+    M_RPS=$(h2_val "$out" rps)
+    M_MEAN=$(to_ms "$(h2_val "$out" mean)")
+    M_BAD=$(h2_val "$out" bad)
+    # h2load's "failed" counts the non-2xx too, "errored" the rest
+    M_ERRS=$(h2_val "$out" errored)
+    M_CPU=$(awk -v t=$((c1 - c0)) -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
+    M_BCPU=$(awk -v t=$((b1 - b0)) -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
+}
+h2_attempt() { out="$WORK/h2.$1.$2.$TRY.txt"; h2_once "$1" "$out"; }
+
+mode_h2() {
+    local round t out res="$WORK/res.h2" targets
+    # the --h2 targets, for the helpers too (has_target, probe_rpxy, ...)
+    local TARGETS=$H2_TARGETS
+    mkdir -p "$res"
+    VARIANT=-h2
+    say ""
+    say "== HTTP/2 over TLS: h2load -c$H2_CONNS -m$H2_STREAMS, ${WARMUP}s warm-up + ${DURATION}s, $ROUNDS rounds =="
+    probe_rpxy
+    targets=$(measured_targets proxies)
+    [ -n "$targets" ] || die "no proxy to measure over HTTP/2"
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for t in $targets; do
+            local M_RPS M_MEAN M_CPU M_BCPU M_BAD M_ERRS M_NEG M_BUSY M_BUSY_TEXT BEST_BUSY_TEXT
+            # M_NEG last: it has spaces
+            least_busy "round $round h2 $t" "M_RPS M_MEAN M_CPU M_BCPU M_BAD M_ERRS M_NEG" h2_attempt "$t" "$round"
+            echo "$M_RPS" >>"$res/$t.rps"
+            echo "$M_MEAN" >>"$res/$t.mean"
+            echo "$M_CPU" >>"$res/$t.cpu"
+            echo "$M_NEG" >"$res/$t.neg"
+            local warn=""
+            if [ "$M_BAD" != 0 ] || [ "$M_ERRS" != 0 ]; then
+                warn+="  WARNING: $M_BAD non-2xx, $M_ERRS failed requests"
+            fi
+            if [ "$M_BUSY" -ge "$BUSY_LIMIT" ]; then
+                warn+="  WARNING: other load $BEST_BUSY_TEXT"
+            fi
+            [ -z "$warn" ] || echo "round $round $t:$warn" >>"$res/warnings"
+            printf 'round %d  %-8s %9.0f req/s  mean %7.3f ms  proxy CPU %6.2f us/req  (backend %.2f)  (%s)%s\n' \
+                "$round" "$t" "$M_RPS" "$M_MEAN" "$M_CPU" "$M_BCPU" "$M_NEG" "$warn"
+        done
+    done
+    VARIANT=""
+
+    say ""
+    say "scenario: HTTP/2 over TLS 1.3 (ALPN h2), ECDSA P-256 certificate for $TLS_HOST (SNI), HTTP/1.1 to the backend with keep-alive; h2load -c$H2_CONNS -m$H2_STREAMS on CPU $LOAD_CPU, ${WARMUP}s warm-up + ${DURATION}s; 1 worker pinned to CPU $PROXY_CPU; median of $ROUNDS"
+    printf '%-9s %10s %10s %11s\n' target req/s mean "CPU us/req"
+    for t in $TARGETS; do
+        if [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ]; then
+            rpxy_row
+            continue
+        fi
+        printf '%-9s %10.0f %8.3fms %11.2f\n' "$t" "$(median <"$res/$t.rps")" \
+            "$(median <"$res/$t.mean")" "$(median <"$res/$t.cpu")"
+    done
+    say "(mean: h2load's mean time per request, $((H2_CONNS * H2_STREAMS)) requests in flight)"
+    if has_target rpxy; then
+        local line="" peer
+        for peer in h2o nginx haproxy; do
+            has_target "$peer" || continue
+            if [ "$RPXY_STATE" = ok ]; then
+                line+="${line:+ ; }rpxy/$peer: cpu $(ratio "$(median <"$res/rpxy.cpu")" "$(median <"$res/$peer.cpu")")"
+                line+=" req/s $(ratio "$(median <"$res/rpxy.rps")" "$(median <"$res/$peer.rps")")"
+            else
+                line+="${line:+ ; }rpxy/$peer: n/a"
+            fi
+        done
+        [ -n "$line" ] && say "ratios $line"
+    fi
+    # the same version, suite, group and ALPN everywhere?
+    local negs
+    negs=$(for t in $targets; do cat "$res/$t.neg"; done | sort -u)
+    if [ "$(wc -l <<<"$negs")" = 1 ]; then
+        say "negotiated everywhere: $negs"
+    else
+        say "WARNING: the targets negotiated different parameters:"
+        for t in $targets; do say "  $t: $(cat "$res/$t.neg")"; done
+    fi
+    if [ -f "$res/warnings" ]; then
+        say "warnings (req/s of these rounds is unreliable):"
+        cat "$res/warnings"
+    fi
+}
+
+say "bench: $(nproc --all) CPUs, proxy on CPU $PROXY_CPU, backend and load on CPU $LOAD_CPU; nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), HAProxy $("$HAPROXY" -v | awk 'NR == 1 { print $3 }'), $(timeout 5 "$RPXY_BIN" --version 2>/dev/null </dev/null || echo "rpxy: no version")$([ -n "$H2O" ] && echo ", h2o $("$H2O" --version | awk 'NR == 1 { print $3 }')")"
 RPXY_FAILED=0
 for m in "${modes[@]}"; do
     "mode_$m"
