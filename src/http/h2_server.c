@@ -11,6 +11,7 @@
 #include "http/h1_parser.h"
 #include "http/h2_flood.h"
 #include "http/h2_mem.h"
+#include "http/h2_trailer.h"
 #include "log/log.h"
 #include "proxy/client_conn.h"
 #include "proxy/exchange.h"
@@ -375,34 +376,13 @@ static const struct ex_front h2_front = {
 
 /* ---- response body through nghttp2 ---- */
 
-/* Parses "name: value\r\n" lines and submits them as trailers. */
+/* The upstream's trailer lines, submitted as the stream's trailers. */
 static void submit_trailers(struct h2_stream *s)
 {
-    struct http_field f[H2_MAX_FIELDS];
-    size_t n = 0;
-    const char *why;
-    char *text = buf_data(&s->trailer);
-    size_t len = s->trailer.len;
-    /* h1_parse_fields wants the empty line that ends the section */
-    if (buf_reserve(&s->trailer, 2) < 0)
-        return;
-    text = buf_data(&s->trailer);
-    memcpy(text + len, "\r\n", 2);
-    if (h1_parse_fields(text, len + 2, len + 2, f, H2_MAX_FIELDS, &n, &why) < 0)
-        return;
     nghttp2_nv nv[H2_MAX_FIELDS];
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct http_field *h = &f[i];
-        if (NAME_IS(h, "content-length") || NAME_IS(h, "transfer-encoding") ||
-            NAME_IS(h, "connection") || NAME_IS(h, "host") || NAME_IS(h, "te") ||
-            NAME_IS(h, "trailer") || NAME_IS(h, "keep-alive") || NAME_IS(h, "upgrade"))
-            continue;
-        f[k++] = *h;
-    }
-    long m = lower_fields(s, f, k, nv, H2_MAX_FIELDS);
-    if (m > 0)
-        nghttp2_submit_trailer(s->h2->session, s->id, nv, (size_t)m);
+    size_t n = h2_trailer_nv(&s->trailer, nv, H2_MAX_FIELDS);
+    if (n)
+        nghttp2_submit_trailer(s->h2->session, s->id, nv, n);
 }
 
 static ssize_t data_read(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
@@ -497,16 +477,9 @@ static int trailer_field(struct h2_stream *s, const uint8_t *name, size_t nl, co
 {
     if (nl && name[0] == ':')
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* no pseudo-header in trailers */
-    size_t need = nl + vl + 4;
-    if (s->trailer.len + need > 8192 || buf_reserve(&s->trailer, need) < 0)
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    char *o = buf_data(&s->trailer) + s->trailer.len;
-    memcpy(o, name, nl);
-    memcpy(o + nl, ": ", 2);
-    memcpy(o + nl + 2, value, vl);
-    memcpy(o + nl + 2 + vl, "\r\n", 2);
-    s->trailer.len += need;
-    return 0;
+    return h2_trailer_append(&s->trailer, name, nl, value, vl) < 0
+               ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE
+               : 0;
 }
 
 static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,

@@ -23,6 +23,7 @@
 #include "core/worker.h"
 #include "http/h1_parser.h"
 #include "http/h2_mem.h"
+#include "http/h2_trailer.h"
 #include "log/log.h"
 #include "proxy/exchange.h"
 #include "proxy/headers.h"
@@ -241,21 +242,6 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     return 0;
 }
 
-static int add_trailer(struct h2c_stream *s, const uint8_t *name, size_t nl, const uint8_t *value,
-                       size_t vl)
-{
-    size_t need = nl + vl + 4;
-    if (s->trailer.len + need > 8192 || buf_reserve(&s->trailer, need) < 0)
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    char *o = buf_data(&s->trailer) + s->trailer.len;
-    memcpy(o, name, nl);
-    memcpy(o + nl, ": ", 2);
-    memcpy(o + nl + 2, value, vl);
-    memcpy(o + nl + 2 + vl, "\r\n", 2);
-    s->trailer.len += need;
-    return 0;
-}
-
 static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
                      size_t nl, const uint8_t *value, size_t vl, uint8_t flags, void *user)
 {
@@ -263,7 +249,9 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     if (!s || frame->hd.type != NGHTTP2_HEADERS)
         return 0;
     if (s->in_trailers)
-        return add_trailer(s, name, nl, value, vl);
+        return h2_trailer_append(&s->trailer, name, nl, value, vl) < 0
+                   ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE
+                   : 0;
     if (nl == 7 && memcmp(name, ":status", 7) == 0) {
         int st = 0;
         for (size_t i = 0; i < vl && i < 3; i++)
@@ -567,30 +555,11 @@ static ssize_t req_data_read(nghttp2_session *session, int32_t id, uint8_t *buf,
     s->dirty = true; /* room for more request body */
     if (ex->up_out.len == 0 && ex->req_done) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
-        if (s->req_trailer.len) {
-            struct http_field f[H2C_MAX_FIELDS];
-            size_t nf = 0;
-            const char *why;
-            if (buf_reserve(&s->req_trailer, 2) == 0) {
-                memcpy(buf_data(&s->req_trailer) + s->req_trailer.len, "\r\n", 2);
-                size_t tl = s->req_trailer.len + 2;
-                if (h1_parse_fields(buf_data(&s->req_trailer), tl, tl, f, H2C_MAX_FIELDS, &nf,
-                                    &why) >= 0 &&
-                    nf) {
-                    nghttp2_nv nv[H2C_MAX_FIELDS];
-                    for (size_t i = 0; i < nf; i++) {
-                        /* names are lower-cased in place: the buffer is ours */
-                        char *nm = (char *)f[i].name;
-                        for (size_t j = 0; j < f[i].name_len; j++)
-                            if (nm[j] >= 'A' && nm[j] <= 'Z')
-                                nm[j] = (char)(nm[j] + 32);
-                        nv[i] = (nghttp2_nv){ (uint8_t *)f[i].name, (uint8_t *)f[i].value,
-                                              f[i].name_len, f[i].value_len, NGHTTP2_NV_FLAG_NONE };
-                    }
-                    *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-                    nghttp2_submit_trailer(session, id, nv, nf);
-                }
-            }
+        nghttp2_nv nv[H2C_MAX_FIELDS];
+        size_t nt = h2_trailer_nv(&s->req_trailer, nv, H2C_MAX_FIELDS);
+        if (nt) {
+            *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+            nghttp2_submit_trailer(session, id, nv, nt);
         }
     }
     return (ssize_t)n;
