@@ -129,8 +129,11 @@ static void exchange_end(struct exchange *ex, bool ok)
     ex->phase = EX_DONE;
     loop_timer_cancel(w->loop, &ex->timer);
     ex->fe->done(ex, ok);
-    ex->up_out.len = 0;
-    buf_release(&ex->up_out);
+    struct buf *bufs[] = { &ex->up_out, &ex->replay, &ex->up_trailer };
+    for (size_t i = 0; i < 3; i++) {
+        bufs[i]->len = 0;
+        buf_release(bufs[i]);
+    }
     if (ex->rt)
         runtime_unref(ex->rt);
     if (w->n_ex_free < EX_CACHE_MAX) {
@@ -555,12 +558,10 @@ void exchange_arm_timer(struct exchange *ex, bool connecting)
  * response byte (SPEC-conform safe retry). Returns true when retrying. */
 static bool maybe_retry(struct exchange *ex)
 {
-    if (!ex->upc->reused(ex) || ex->retried || !ex->replayable || ex->resp_started)
+    if (!ex->upc->reused(ex) || ex->retried || ex->resp_started || !ex->upc->rewind(ex))
         return false;
     ex->retried = true;
     ex->upc->release(ex, false);
-    ex->up_out.off = 0;
-    ex->up_out.len = ex->head_len;
     return ex->upc->attach(ex, true) == 0;
 }
 

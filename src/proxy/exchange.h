@@ -167,6 +167,12 @@ struct exchange {
     bool replayable;        /* no request body: may be retried on a fresh connection */
     bool retried;
     size_t head_len; /* length of the request head in up_out, for a retry */
+    /* HTTP/2 upstream: the request as sent so far (head, body), kept while a
+     * stream the upstream refuses could still be replayed; replay_lost once
+     * it outgrew that or the response began */
+    struct buf replay;
+    bool replay_lost;
+    struct buf up_trailer; /* HTTP/2 upstream: the request trailer lines */
 
     /* response from the upstream */
     unsigned resp_req_flags; /* H1_REQ_* for the response parser */

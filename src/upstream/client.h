@@ -20,6 +20,10 @@ struct up_client {
      * whether it holds no unread bytes (may be reused). */
     bool (*reused)(const struct exchange *ex);
     bool (*idle)(const struct exchange *ex);
+    /* Puts the whole request (head and what was sent of the body) back into
+     * ex->up_out, as before attach, for a retry on a new connection. Returns
+     * false when it cannot: bytes already sent are gone. */
+    bool (*rewind)(struct exchange *ex);
     /* Completes connecting. Returns 1 when the request may now be sent, 0
      * when there is nothing new, -1 when the exchange ended. */
     int (*check_connected)(struct exchange *ex);

@@ -98,6 +98,17 @@ static bool h1c_idle(const struct exchange *ex)
     return ex->uc && ex->uc->in.len == 0;
 }
 
+/* Only a request without body is kept (its head, by offset): body bytes on
+ * an HTTP/1.1 connection that failed may have been processed. */
+static bool h1c_rewind(struct exchange *ex)
+{
+    if (!ex->replayable)
+        return false;
+    ex->up_out.off = 0;
+    ex->up_out.len = ex->head_len;
+    return true;
+}
+
 /* ---- connecting ---- */
 
 /* Advances the TLS handshake with the upstream. Returns 1 done, 0 waiting,
@@ -493,6 +504,7 @@ const struct up_client h1_client = {
     .release = h1c_release,
     .reused = h1c_reused,
     .idle = h1c_idle,
+    .rewind = h1c_rewind,
     .check_connected = h1c_check_connected,
     .send = h1c_send,
     .queue_body = h1c_frame_chunk,

@@ -5,8 +5,9 @@
  * head comes from the same policy as HTTP/1.1 (upreq_build's bytes, parsed
  * back into fields); the response is handed to the exchange's front-end
  * with trailers. A stream the upstream refused (GOAWAY, REFUSED_STREAM) is
- * retried on a new connection; a reset after the response began reaches
- * the client as a reset. */
+ * retried once on a new connection, with its body when what was sent of it
+ * is still in ex->replay (H2C_REPLAY_MAX); a reset after the response began
+ * reaches the client as a reset. */
 #include "upstream/client.h"
 
 #include <errno.h>
@@ -36,6 +37,9 @@
 #define H2C_MAX_FIELDS 100
 #define H2C_STREAM_WINDOW 65535u
 #define H2C_CONN_WINDOW (1u << 20)
+/* A refused request is replayed when its head and the body sent so far fit
+ * in this; beyond it the bytes are not kept (a refusal is then a 502). */
+#define H2C_REPLAY_MAX (BUF_MAX - BUF_BLOCK)
 
 struct h2c_ref {
     uint32_t name, name_len, value, value_len;
@@ -59,9 +63,7 @@ struct h2c_stream {
     struct buf trailer; /* response trailer as "name: value\r\n" lines */
     struct buf body;    /* DATA not yet taken by the front-end */
 
-    /* request */
-    struct buf req_trailer;
-    bool req_deferred;
+    bool req_deferred; /* the request body waits for bytes */
 };
 
 struct h2c_conn {
@@ -95,8 +97,8 @@ static void stream_unlink_free(struct h2c_stream *s)
     if (s->next)
         s->next->prev = s->prev;
     h->n_streams--;
-    struct buf *bufs[] = { &s->head, &s->trailer, &s->body, &s->req_trailer };
-    for (size_t i = 0; i < 4; i++) {
+    struct buf *bufs[] = { &s->head, &s->trailer, &s->body };
+    for (size_t i = 0; i < 3; i++) {
         bufs[i]->len = 0;
         buf_release(bufs[i]);
     }
@@ -537,6 +539,27 @@ static struct h2c_conn *conn_for(struct worker *w, const struct sockaddr *sa, so
 
 /* ---- the request ---- */
 
+static void replay_drop(struct exchange *ex)
+{
+    ex->replay_lost = true;
+    ex->replay.len = 0;
+    buf_release(&ex->replay);
+}
+
+/* Keeps a copy of request bytes handed to nghttp2 while a refusal could
+ * still call for a replay. */
+static void replay_keep(struct exchange *ex, const char *p, size_t n)
+{
+    if (ex->replay_lost || ex->replayable || ex->retried)
+        return;
+    if (ex->replay.len + n > H2C_REPLAY_MAX || buf_reserve(&ex->replay, n) < 0) {
+        replay_drop(ex);
+        return;
+    }
+    memcpy(buf_data(&ex->replay) + ex->replay.len, p, n);
+    ex->replay.len += n;
+}
+
 static ssize_t req_data_read(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
                              uint32_t *flags, nghttp2_data_source *src, void *user)
 {
@@ -550,13 +573,14 @@ static ssize_t req_data_read(nghttp2_session *session, int32_t id, uint8_t *buf,
         return NGHTTP2_ERR_DEFERRED;
     }
     memcpy(buf, buf_data(&ex->up_out), n);
+    replay_keep(ex, buf_data(&ex->up_out), n);
     buf_consume(&ex->up_out, n);
     s->sent_any = true;
     s->dirty = true; /* room for more request body */
     if (ex->up_out.len == 0 && ex->req_done) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         nghttp2_nv nv[H2C_MAX_FIELDS];
-        size_t nt = h2_trailer_nv(&s->req_trailer, nv, H2C_MAX_FIELDS);
+        size_t nt = h2_trailer_nv(&ex->up_trailer, nv, H2C_MAX_FIELDS);
         if (nt) {
             *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
             nghttp2_submit_trailer(session, id, nv, nt);
@@ -619,6 +643,7 @@ static int submit_stream(struct h2c_stream *s)
         ex->up_out.off += (size_t)hl;
         ex->up_out.len -= (size_t)hl;
     } else {
+        replay_keep(ex, head, (size_t)hl);
         buf_consume(&ex->up_out, (size_t)hl);
     }
     return 0;
@@ -707,6 +732,30 @@ static bool h2c_idle(const struct exchange *ex)
     return true;
 }
 
+static bool h2c_rewind(struct exchange *ex)
+{
+    const struct h2c_stream *s = ex->h2s;
+    if (!s || !s->submitted)
+        return true; /* up_out still holds all of it */
+    if (ex->replayable) {
+        ex->up_out.off = 0;
+        ex->up_out.len = ex->head_len;
+        return true;
+    }
+    if (ex->replay_lost || ex->replay.len + ex->up_out.len > BUF_MAX ||
+        buf_reserve(&ex->replay, ex->up_out.len) < 0)
+        return false;
+    /* what was sent, then what was still waiting to be */
+    memcpy(buf_data(&ex->replay) + ex->replay.len, buf_bytes(&ex->up_out), ex->up_out.len);
+    ex->replay.len += ex->up_out.len;
+    struct buf sent = ex->up_out;
+    ex->up_out = ex->replay;
+    ex->replay = sent;
+    ex->replay.len = 0;
+    buf_release(&ex->replay);
+    return true;
+}
+
 static int h2c_check_connected(struct exchange *ex)
 {
     struct h2c_stream *s = ex->h2s;
@@ -764,12 +813,11 @@ static int h2c_queue_body(struct exchange *ex, const char *p, size_t n)
 
 static int h2c_queue_end(struct exchange *ex, const char *trailer, size_t trailer_len)
 {
-    struct h2c_stream *s = ex->h2s;
-    if (s && trailer_len) {
-        if (buf_reserve(&s->req_trailer, trailer_len) < 0)
+    if (trailer_len) {
+        if (buf_reserve(&ex->up_trailer, trailer_len) < 0)
             return -1;
-        memcpy(buf_data(&s->req_trailer), trailer, trailer_len);
-        s->req_trailer.len = trailer_len;
+        memcpy(buf_data(&ex->up_trailer), trailer, trailer_len);
+        ex->up_trailer.len = trailer_len;
     }
     return 0;
 }
@@ -807,6 +855,7 @@ static int start_response(struct exchange *ex, struct h2c_stream *s)
         return -1;
     }
     ex->up_out.len = 0;
+    replay_drop(ex); /* the upstream took the request */
     ex->phase = EX_BODY;
     exchange_access_log(ex, s->status);
     return 0;
@@ -875,6 +924,7 @@ const struct up_client h2_client = {
     .release = h2c_release,
     .reused = h2c_reused,
     .idle = h2c_idle,
+    .rewind = h2c_rewind,
     .check_connected = h2c_check_connected,
     .send = h2c_send,
     .queue_body = h2c_queue_body,

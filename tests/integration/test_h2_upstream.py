@@ -188,10 +188,9 @@ def test_goaway_refused_stream_is_retried_on_a_new_connection(start_proxy):
     be.stop()
 
 
-def test_goaway_refused_stream_with_a_body(start_proxy):
-    """As above, but the refused request has a body (not replayable by the
-    proxy): it is answered 502 (what the proxy implements; SPEC 4.10 'any
-    failure to obtain a response -> 502'), and the held stream completes."""
+def goaway_with_hold(start_proxy):
+    """A backend that answers /second with GOAWAY below it while /hold is
+    in flight on the same connection."""
     be = H2Backend()
     be.goaway_path = "/second"
     p = start_proxy(h2_config(be, extra="worker_threads = 1"))
@@ -199,14 +198,60 @@ def test_goaway_refused_stream_with_a_body(start_proxy):
     t = threading.Thread(target=lambda: held.setdefault("r", get(p.port, "/hold")))
     t.start()
     be.wait_request("/hold")
+
+    def finish():
+        be.release.set()
+        t.join(10)
+        assert held["r"].status == 200, held
+        assert held["r"].json()["conn"] == 0
+        be.stop()
+    return be, p, finish
+
+
+def test_goaway_refused_request_with_a_body_is_replayed(start_proxy):
+    """The refused request carries a body the backend read in full before
+    refusing it: the proxy kept what it sent and replays head and body on a
+    new connection."""
+    be, p, finish = goaway_with_hold(start_proxy)
     r = h1_request(p.port, b"POST /second HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n"
                            b"Content-Length: 5\r\n\r\nhello")
     assert be.goaway_sent.is_set()
+    assert r.status == 200, (r, p.log()[-2000:])
+    info = r.json()
+    assert info["conn"] == 1 and info["body"] == "hello", info
+    seen = [q for q in be.requests if q.path == "/second"]
+    assert [(q.conn_index, bytes(q.body)) for q in seen] == [(0, b"hello"), (1, b"hello")], seen
+    assert seen[1].values("content-length") == ["5"]
+    finish()
+
+
+def test_goaway_refused_chunked_request_is_replayed_with_its_trailers(start_proxy):
+    be, p, finish = goaway_with_hold(start_proxy)
+    parts = [b"x" * 10000, b"y" * 10000, b"z" * 10000]
+    r = h1_request(p.port, b"POST /second HTTP/1.1\r\nHost: a.test\r\nTE: trailers\r\n"
+                           b"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   + chunked(*parts) + b"0\r\nX-Sum: 30000\r\n\r\n")
+    assert r.status == 200, (r, p.log()[-2000:])
+    info = r.json()
+    assert info["conn"] == 1, info
+    assert info["body"] == b"".join(parts).decode()
+    assert info["trailers"] == [["x-sum", "30000"]], info["trailers"]
+    assert [q.conn_index for q in be.requests if q.path == "/second"] == [0, 1]
+    finish()
+
+
+def test_goaway_refused_request_too_large_to_replay_is_502(start_proxy):
+    """Beyond 48 KiB of head and body sent, the proxy keeps no copy: the
+    refusal is final (SPEC 4.10 'any failure to obtain a response -> 502')."""
+    be, p, finish = goaway_with_hold(start_proxy)
+    body = b"b" * 200000
+    r = h1_request(p.port, b"POST /second HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n"
+                           b"Content-Length: 200000\r\n\r\n" + body)
     assert r.status == 502, r
-    be.release.set()
-    t.join(10)
-    assert held["r"].status == 200, held
-    be.stop()
+    first = [q for q in be.requests if q.path == "/second"]
+    assert len(first) == 1 and len(first[0].body) == 200000, first
+    p.wait_log(r"ERROR Failed to get response from backend: HTTP/2 stream refused")
+    finish()
 
 
 def test_reset_before_response_is_502(start_proxy):
@@ -236,6 +281,22 @@ def test_refused_stream_is_retried(start_proxy):
     assert r.status == 200, (r, p.log()[-2000:])
     assert be.paths().count("/refuse-once") == 2
     assert r.json()["conn"] == 1
+    be.stop()
+
+
+def test_refused_stream_with_a_body_from_an_h2_client_is_retried(start_proxy):
+    """The same from an HTTP/2 client sending its body in DATA frames."""
+    be = H2Backend()
+    p = start_proxy(h2_config(be, extra="worker_threads = 1"))
+    with hf.H2Conn.plain(p.port) as c:
+        sid = c.request("POST", "/refuse-once", "a.test", body=b"first,", end_stream=False)
+        time.sleep(0.05)
+        c.send_body(sid, b"second", end_stream=True)
+        resp = c.response(sid)
+    assert resp.status == 200, (resp, p.log()[-2000:])
+    info = resp.json()
+    assert info["conn"] == 1 and info["body"] == "first,second", info
+    assert [bytes(q.body) for q in be.requests] == [b"first,second"] * 2
     be.stop()
 
 
