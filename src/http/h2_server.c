@@ -24,6 +24,10 @@
 #define H2_STREAM_WINDOW 65535u        /* stream receive window: fits the request buffer */
 #define H2_MAX_HEADER_LIST (64u << 10) /* SETTINGS_MAX_HEADER_LIST_SIZE */
 #define H2_READS_PER_PASS 16
+/* SPEC 11: while streams are open, a connection silent for 20 s gets a
+ * PING and is closed when nothing comes back within 21 s more. */
+#define H2_PING_INTERVAL_MS 20000u
+#define H2_PING_TIMEOUT_MS 21000u
 
 /* A field kept as offsets into the stream's head buffer (which may move). */
 struct h2_field_ref {
@@ -71,6 +75,8 @@ struct h2_conn {
     bool goaway;     /* a graceful GOAWAY was sent */
     bool freeing;    /* h2_server_free runs: no more submissions */
     bool room_freed; /* response bytes left: exchanges may have room again */
+    bool ping_out;   /* a keep-alive PING waits for an answer */
+    uint64_t last_read_ms;
     struct h2_flood flood;
 };
 
@@ -87,8 +93,8 @@ static struct h2_stream *stream_new(struct h2_conn *h, int32_t id)
     if (s->next)
         s->next->prev = s;
     h->streams = s;
-    h->n_streams++;
-    loop_timer_cancel(h->c->w->loop, &h->c->timer);
+    if (h->n_streams++ == 0) /* the idle timer becomes the keep-alive timer */
+        client_arm_timer_ms(h->c, H2_PING_INTERVAL_MS);
     return s;
 }
 
@@ -775,6 +781,7 @@ int h2_server_start(struct client *c)
         return -1;
     }
     h2_flood_init(&h->flood, loop_now_ms(c->w->loop));
+    h->last_read_ms = loop_now_ms(c->w->loop);
     c->h2 = h;
     loop_timer_cancel(c->w->loop, &c->timer);
     client_arm_idle_timer(c);
@@ -785,6 +792,10 @@ int h2_server_start(struct client *c)
 static int feed(struct h2_conn *h)
 {
     struct client *c = h->c;
+    if (c->in.len) {
+        h->last_read_ms = loop_now_ms(c->w->loop);
+        h->ping_out = false;
+    }
     while (c->in.len) {
         ssize_t n =
             nghttp2_session_mem_recv(h->session, (const uint8_t *)buf_data(&c->in), c->in.len);
@@ -876,10 +887,33 @@ void h2_server_shutdown(struct client *c)
     client_drive(c);
 }
 
+/* Streams are open: PING a connection that went silent, close one that
+ * stayed silent after it. */
+static void keep_alive(struct h2_conn *h)
+{
+    struct client *c = h->c;
+    uint64_t silent = loop_now_ms(c->w->loop) - h->last_read_ms;
+    if (h->ping_out && silent >= H2_PING_INTERVAL_MS + H2_PING_TIMEOUT_MS) {
+        log_debug("HTTP/2 keep-alive: no answer to PING in %u ms, closing", H2_PING_TIMEOUT_MS);
+        client_close(c);
+        return;
+    }
+    if (!h->ping_out && silent >= H2_PING_INTERVAL_MS) {
+        h->ping_out = true;
+        nghttp2_submit_ping(h->session, NGHTTP2_FLAG_NONE, NULL);
+        client_arm_timer_ms(c, H2_PING_TIMEOUT_MS);
+        client_drive(c);
+        return;
+    }
+    uint64_t due = H2_PING_INTERVAL_MS + (h->ping_out ? H2_PING_TIMEOUT_MS : 0);
+    client_arm_timer_ms(c, due - silent);
+}
+
 void h2_server_idle_timeout(struct client *c)
 {
     struct h2_conn *h = c->h2;
     if (h->n_streams) {
+        keep_alive(h);
         return;
     }
     nghttp2_session_terminate_session(h->session, NGHTTP2_NO_ERROR);

@@ -20,7 +20,9 @@ void h2_server_drive(struct client *c);
  * connection closes. */
 void h2_server_shutdown(struct client *c);
 
-/* The idle timer fired: close when no stream is open. */
+/* The connection's timer fired: close when no stream is open, else the
+ * keep-alive PING (SPEC 11: after 20 s of silence; closed when still silent
+ * 21 s later). */
 void h2_server_idle_timeout(struct client *c);
 
 /* Frees the session; open streams' exchanges are aborted. */

@@ -70,6 +70,11 @@ static void on_head_timeout(struct loop *loop, struct loop_timer *t)
         client_close(c);
 }
 
+void client_arm_timer_ms(struct client *c, uint64_t ms)
+{
+    loop_timer_set(c->w->loop, &c->timer, ms, on_head_timeout);
+}
+
 void client_arm_idle_timer(struct client *c)
 {
     if (c->w->rt)

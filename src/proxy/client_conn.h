@@ -120,6 +120,9 @@ int client_read_more(struct client *c);
 
 /* Arms the keep-alive / header-read timer (client_header_timeout). */
 void client_arm_idle_timer(struct client *c);
+/* Arms the same timer for ms (HTTP/2 keep-alive); it fires into the
+ * protocol's idle handling. */
+void client_arm_timer_ms(struct client *c, uint64_t ms);
 
 /* The SNI of the connection's TLS handshake, or NULL on plaintext. */
 const char *client_sni(const struct client *c);
