@@ -17,7 +17,7 @@
 static EVP_PKEY *key;
 static X509 *cert;
 static struct tls_sni_table *table;
-static SSL_CTX *app_a, *cctx;
+static SSL_CTX *app_a, *app_m, *cctx;
 
 /* ---- one endpoint: what its bridge reported ---- */
 
@@ -115,17 +115,25 @@ static int alpn_h3(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     return SSL_TLSEXT_ERR_NOACK;
 }
 
-static SSL_CTX *site(const char *name)
+/* An app context for name; with mtls, client certificates required. */
+static SSL_CTX *site(const char *name, int mtls)
 {
     struct tls_material m = { 0 };
     m.leaf = cert;
     m.key = key;
     m.chain = sk_X509_new_null();
+    if (mtls) {
+        m.client_ca = X509_STORE_new();
+        X509_STORE_add_cert(m.client_ca, cert);
+        m.client_ca_names = sk_X509_NAME_new_null();
+    }
     char err[256] = "";
     SSL_CTX *ctx = tls_site_ctx_new(&m, name, err, sizeof(err));
     if (!ctx)
         printf("# %s\n", err);
     sk_X509_free(m.chain);
+    X509_STORE_free(m.client_ca);
+    sk_X509_NAME_free(m.client_ca_names);
     if (ctx)
         SSL_CTX_set_alpn_select_cb(ctx, alpn_h3, NULL);
     return ctx;
@@ -142,8 +150,12 @@ struct conn {
 static const uint8_t client_tp[] = { 0x01, 0x04, 0x80, 0x00, 0x75, 0x30, 0x04, 0x02, 0x40, 0x00 };
 static const uint8_t server_tp[] = { 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0x03, 0x02, 0x45, 0xc0 };
 
-/* A client and a server, bridged; the client sends tp (unless NULL) and
- * offers alpn (wire format). */
+#define TP_CLIENT 1
+#define TP_SERVER 2
+#define TP_BOTH 3
+
+/* A client and a server, bridged; the client offers alpn (wire format);
+ * with_tp says who sends transport parameters. */
 static void conn_open(struct conn *k, const char *sni, SSL_SESSION *session, const char *alpn,
                       int with_tp)
 {
@@ -157,9 +169,10 @@ static void conn_open(struct conn *k, const char *sni, SSL_SESSION *session, con
         SSL_set_session(k->c.ssl, session);
     k->c.qt = quic_tls_new(k->c.ssl, 0, &ops, &k->c);
     k->s.qt = quic_tls_new(k->s.ssl, 1, &ops, &k->s);
-    if (with_tp)
+    if (with_tp & TP_CLIENT)
         quic_tls_set_local_transport_params(k->c.qt, client_tp, sizeof(client_tp));
-    quic_tls_set_local_transport_params(k->s.qt, server_tp, sizeof(server_tp));
+    if (with_tp & TP_SERVER)
+        quic_tls_set_local_transport_params(k->s.qt, server_tp, sizeof(server_tp));
 }
 
 /* Runs both sides until both are done or one fails. Returns 1 when both
@@ -200,7 +213,7 @@ static int secret_eq(struct side *w, struct side *r, int level)
 static void full_handshake(SSL_SESSION **session)
 {
     struct conn k;
-    conn_open(&k, "a.test", NULL, "\x02h3\x02h2", 1);
+    conn_open(&k, "a.test", NULL, "\x02h3\x02h2", TP_BOTH);
     TAP_OK(k.c.qt && k.s.qt, "bridges attached to client and server");
     TAP_OK(conn_run(&k), "QUIC handshake completes on both sides");
     printf("# client events: %s\n# server events: %s\n", k.c.trace, k.s.trace);
@@ -248,7 +261,7 @@ static void full_handshake(SSL_SESSION **session)
 static void resumed_handshake(SSL_SESSION *session)
 {
     struct conn k;
-    conn_open(&k, "a.test", session, "\x02h3", 1);
+    conn_open(&k, "a.test", session, "\x02h3", TP_BOTH);
     TAP_OK(conn_run(&k), "second QUIC handshake completes");
     TAP_OK(SSL_session_reused(k.c.ssl) == 1 && SSL_session_reused(k.s.ssl) == 1,
            "... resumed with the ticket");
@@ -266,7 +279,7 @@ static void hello_retry(void)
 {
     SSL_CTX_set1_groups_list(cctx, "P-521:P-256");
     struct conn k;
-    conn_open(&k, "a.test", NULL, "\x02h3", 1);
+    conn_open(&k, "a.test", NULL, "\x02h3", TP_BOTH);
     int ok = conn_run(&k);
     TAP_OK(ok && SSL_get_negotiated_group(k.c.ssl) == NID_X9_62_prime256v1,
            "HelloRetryRequest (key share P-521, server takes P-256) passes at INITIAL");
@@ -274,10 +287,31 @@ static void hello_retry(void)
     SSL_CTX_set1_groups_list(cctx, tls_groups_list());
 }
 
+static void mutual_tls(void)
+{
+    struct conn k;
+    conn_open(&k, "m.test", NULL, "\x02h3", TP_BOTH);
+    SSL_use_certificate(k.c.ssl, cert);
+    SSL_use_PrivateKey(k.c.ssl, key);
+    TAP_OK(conn_run(&k), "mTLS app: QUIC handshake with a client certificate");
+    TAP_OK(SSL_get_SSL_CTX(k.s.ssl) == app_m && SSL_get0_peer_certificate(k.s.ssl) &&
+               SSL_get_verify_result(k.s.ssl) == X509_V_OK,
+           "... the server verified it");
+    TAP_INT_EQ(k.s.sent_total[NGTCP2_CRYPTO_LEVEL_APPLICATION], 0, "... and issued no ticket");
+    conn_close(&k);
+
+    conn_open(&k, "m.test", NULL, "\x02h3", TP_BOTH);
+    conn_run(&k);
+    TAP_OK(k.src == -1 && quic_tls_alert(k.s.qt) != 0,
+           "mTLS app without a client certificate: the server fails with an alert");
+    printf("# alert %u\n", quic_tls_alert(k.s.qt));
+    conn_close(&k);
+}
+
 static void failures(void)
 {
     struct conn k;
-    conn_open(&k, "a.test", NULL, "\x02h3", 0);
+    conn_open(&k, "a.test", NULL, "\x02h3", TP_SERVER);
     conn_run(&k);
     TAP_INT_EQ(k.src, -1, "client without transport parameters: the server fails");
     TAP_INT_EQ(quic_tls_alert(k.s.qt), QUIC_TLS_ALERT_MISSING_EXTENSION,
@@ -287,14 +321,21 @@ static void failures(void)
                "... before any ServerHello left");
     conn_close(&k);
 
-    conn_open(&k, "a.test", NULL, "\x02h2", 1);
+    conn_open(&k, "a.test", NULL, "\x02h3", TP_CLIENT);
+    conn_run(&k);
+    TAP_OK(k.crc == -1 && quic_tls_alert(k.c.qt) == QUIC_TLS_ALERT_MISSING_EXTENSION,
+           "server without transport parameters: the client fails with missing_extension");
+    TAP_INT_EQ(k.c.sent_total[NGTCP2_CRYPTO_LEVEL_HANDSHAKE], 0, "... before its Finished left");
+    conn_close(&k);
+
+    conn_open(&k, "a.test", NULL, "\x02h2", TP_BOTH);
     conn_run(&k);
     TAP_OK(k.src == -1 && quic_tls_alert(k.s.qt) == QUIC_TLS_ALERT_NO_APPLICATION_PROTOCOL,
            "no h3 offered: the server fails with no_application_protocol (120)");
     conn_close(&k);
 
     static const uint8_t garbage[] = "\x01\x00\x00\x20garbage garbage garbage garbage...";
-    conn_open(&k, "a.test", NULL, "\x02h3", 1);
+    conn_open(&k, "a.test", NULL, "\x02h3", TP_BOTH);
     TAP_INT_EQ(quic_tls_provide(k.s.qt, NGTCP2_CRYPTO_LEVEL_INITIAL, garbage, sizeof(garbage)), 0,
                "garbage provided at INITIAL");
     TAP_INT_EQ(quic_tls_do_handshake(k.s.qt), -1, "... fails the server handshake");
@@ -305,7 +346,7 @@ static void failures(void)
     conn_close(&k);
 
     /* the client gets a real ServerHello, then garbage in the encrypted level */
-    conn_open(&k, "a.test", NULL, "\x02h3", 1);
+    conn_open(&k, "a.test", NULL, "\x02h3", TP_BOTH);
     quic_tls_do_handshake(k.c.qt);
     move(&k.c, &k.s);
     quic_tls_do_handshake(k.s.qt);
@@ -317,7 +358,7 @@ static void failures(void)
            "... after decrypting it, with an alert");
     conn_close(&k);
 
-    conn_open(&k, "a.test", NULL, "\x02h3", 1);
+    conn_open(&k, "a.test", NULL, "\x02h3", TP_BOTH);
     TAP_OK(conn_run(&k), "handshake for the post-handshake checks");
     TAP_INT_EQ(quic_tls_provide(k.s.qt, NGTCP2_CRYPTO_LEVEL_INITIAL, garbage, 4), -1,
                "data at a level left behind is refused");
@@ -402,18 +443,20 @@ int main(void)
     TAP_OK(tls_server_init() == 0, "TLS set up");
     key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     cert = self_signed("a.test");
-    app_a = site("a.test");
-    TAP_OK(app_a != NULL, "app context");
-    table = sni_table_new(1);
+    app_a = site("a.test", 0);
+    app_m = site("m.test", 1);
+    TAP_OK(app_a && app_m, "app contexts");
+    table = sni_table_new(2);
     unsigned char digest[32] = { 0 };
     sni_table_add(table, "a.test", app_a, false, digest);
+    sni_table_add(table, "m.test", app_m, true, digest);
     sni_table_seal(table);
 
     /* the front context is server.c's: reach it through a connection */
     struct tls_hello probe_hello = { 0 };
     SSL *probe = tls_server_ssl_new(&probe_hello);
     TAP_OK(probe && quic_tls_ctx_prepare(SSL_get_SSL_CTX(probe)) == 0 &&
-               quic_tls_ctx_prepare(app_a) == 0,
+               quic_tls_ctx_prepare(app_a) == 0 && quic_tls_ctx_prepare(app_m) == 0,
            "front and app contexts prepared");
     TAP_INT_EQ(quic_tls_ctx_prepare(app_a), 0, "preparing twice is harmless");
     SSL_free(probe);
@@ -429,11 +472,13 @@ int main(void)
     resumed_handshake(session);
     SSL_SESSION_free(session);
     hello_retry();
+    mutual_tls();
     failures();
     tcp_handshake();
 
     SSL_CTX_free(cctx);
     SSL_CTX_free(app_a);
+    SSL_CTX_free(app_m);
     sni_table_unref(table);
     X509_free(cert);
     EVP_PKEY_free(key);
