@@ -275,6 +275,25 @@ static void resumed_handshake(SSL_SESSION *session)
     conn_close(&k);
 }
 
+/* Record sealing with each suite: the client offers only that one. */
+static void every_suite(void)
+{
+    static const char *suites[] = { "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+                                    "TLS_CHACHA20_POLY1305_SHA256" };
+    for (int i = 0; i < 3; i++) {
+        SSL_CTX_set_ciphersuites(cctx, suites[i]);
+        struct conn k;
+        conn_open(&k, "a.test", NULL, "\x02h3", TP_BOTH);
+        int ok = conn_run(&k) && strcmp(SSL_get_cipher_name(k.s.ssl), suites[i]) == 0 &&
+                 secret_eq(&k.c, &k.s, NGTCP2_CRYPTO_LEVEL_APPLICATION);
+        char what[96];
+        snprintf(what, sizeof(what), "handshake with %s", suites[i]);
+        TAP_OK(ok, what);
+        conn_close(&k);
+    }
+    SSL_CTX_set_ciphersuites(cctx, TLS_DEFAULT_CIPHERSUITES);
+}
+
 static void hello_retry(void)
 {
     SSL_CTX_set1_groups_list(cctx, "P-521:P-256");
@@ -471,6 +490,7 @@ int main(void)
     full_handshake(&session);
     resumed_handshake(session);
     SSL_SESSION_free(session);
+    every_suite();
     hello_retry();
     mutual_tls();
     failures();
