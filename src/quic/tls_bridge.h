@@ -69,13 +69,17 @@ struct quic_tls;
  * on: the front context and every app context (SSL_set_SSL_CTX moves the
  * connection, and OpenSSL then uses the new context's keylog callback and
  * extensions); client contexts too. Harmless for TCP connections on the same
- * context; calling it twice is a no-op. Returns 0 or -1. */
+ * context; calling it twice is a no-op. The front context is not optional:
+ * OpenSSL sorts the ClientHello's extensions by the front context's list
+ * before the ClientHello callback switches, so without it 0x39 is lost.
+ * Returns 0 or -1. */
 int quic_tls_ctx_prepare(SSL_CTX *ctx);
 
 /* Attaches a bridge to ssl (a fresh SSL of a prepared context, caller's):
  * installs its BIOs, TLS 1.3 only, no middlebox compatibility, the role's
- * accept/connect state. ops and arg must outlive the bridge. Free the bridge
- * before the SSL. NULL when out of memory. */
+ * accept/connect state. ops and arg must outlive the bridge. From then on
+ * only the bridge drives the SSL (no SSL_read/SSL_write/SSL_do_handshake of
+ * one's own). Free the bridge before the SSL. NULL when out of memory. */
 struct quic_tls *quic_tls_new(SSL *ssl, int server, const struct quic_tls_ops *ops, void *arg);
 
 void quic_tls_free(struct quic_tls *qt);
@@ -105,7 +109,8 @@ int quic_tls_provide(struct quic_tls *qt, ngtcp2_crypto_level level, const uint8
  * complete (afterwards: post-handshake messages processed), 0 when it wants
  * more data, -1 on failure: quic_tls_alert() then tells the alert, or 0 when
  * OpenSSL stopped without one (e.g. the ClientHello callback refused the
- * connection; the caller knows why). */
+ * connection; the caller knows why). OpenSSL's error queue is left for the
+ * caller to log. */
 int quic_tls_do_handshake(struct quic_tls *qt);
 
 /* The alert that ended the handshake, 0 if none. */
