@@ -40,7 +40,12 @@ void quic_crypto_callbacks(ngtcp2_callbacks *cb);
  * key keeps secret in conn for key updates). suite is the negotiated one
  * (tls13_suite_find()). Each level and direction may be installed once.
  * Returns 0, or -1 (bad level or suite, or ngtcp2 refused: nothing is
- * installed and nothing leaks). */
+ * installed and nothing leaks).
+ * ngtcp2 0.12 wants, before the Handshake keys: the client's transport
+ * parameters decoded (ngtcp2_conn_decode_remote_transport_params sets the
+ * negotiated version Handshake packets carry) and the server's final
+ * ones set (installing the Handshake tx key commits them). A second
+ * install of the same level and direction is an ngtcp2 assertion. */
 int quic_crypto_install_secret(ngtcp2_conn *conn, ngtcp2_crypto_level level, int tx,
                                const struct tls13_suite *suite, const uint8_t *secret,
                                size_t secret_len);

@@ -171,6 +171,24 @@ static void test_a5_chacha(void)
     TAP_OK(quic_crypto_next_secret(tls13_suite_find(0x1303), secret, 32, ku) == 0 &&
                eq_hex(ku, a5_ku),
            "A.5 ku (quic ku)");
+
+    /* the receiver's side: remove header protection, then decrypt */
+    struct dir r;
+    uint8_t m[NGTCP2_HP_SAMPLELEN], pt[1];
+    TAP_OK(dir_init(&r, 0x1303, secret, 32, 0) == 0 &&
+               cb.hp_mask(m, &r.ctx.hp, &r.hp_ctx, pkt + 5) == 0 && eq_hex(m, "aefefe7d03"),
+           "A.5 receiver's mask");
+    pkt[0] ^= m[0] & 0x1f;
+    for (int i = 0; i < 3; i++)
+        pkt[1 + i] ^= m[1 + i];
+    TAP_OK(eq_hex(pkt, "4200bff4") &&
+               cb.decrypt(pt, &r.ctx.aead, &r.aead_ctx, pkt + 4, 17, nonce, 12, pkt, 4) == 0 &&
+               pt[0] == 0x01,
+           "A.5 header unprotected and PING decrypted (ChaCha20-Poly1305)");
+    pkt[20] ^= 1;
+    TAP_INT_EQ(cb.decrypt(pt, &r.ctx.aead, &r.aead_ctx, pkt + 4, 17, nonce, 12, pkt, 4),
+               NGTCP2_ERR_DECRYPT, "A.5 altered tag: NGTCP2_ERR_DECRYPT");
+    dir_free(&r);
     dir_free(&d);
 }
 
