@@ -22,6 +22,7 @@ struct lset_entry {
     struct ip_addr addr;
     uint16_t port;
     bool tls;
+    bool udp; /* QUIC (HTTP/3) on the TLS port */
     int *fds; /* n_workers */
 };
 

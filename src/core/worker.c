@@ -41,6 +41,12 @@ static void on_accept(struct loop *loop, struct loop_io *io, uint32_t events)
     }
 }
 
+static void on_datagrams(struct loop *loop, struct loop_io *io, uint32_t events)
+{
+    struct worker_listener *l = container_of(io, struct worker_listener, io);
+    conn_ops->datagrams(l->w, l);
+}
+
 /* The listener array outlives its removal until the end of the loop pass:
  * events for it may still be queued in this pass. */
 struct retired_listeners {
@@ -86,8 +92,9 @@ static void adopt_listeners(struct worker *w, struct lset *ls)
         l->entry = i;
         l->tls = ls->entries[i].tls;
         l->port = ls->entries[i].port;
+        l->udp = ls->entries[i].udp;
         int fd = ls->entries[i].fds[w->index];
-        if (fd >= 0 && loop_add_level(w->loop, &l->io, fd, on_accept) == 0)
+        if (fd >= 0 && loop_add_level(w->loop, &l->io, fd, l->udp ? on_datagrams : on_accept) == 0)
             w->n_listeners++;
     }
 }

@@ -17,12 +17,16 @@ struct worker;
 struct lset;
 struct upstream_pool;
 struct tls_sni_table;
+struct quic_endpoint;
+struct worker_listener;
 
 /* What the worker does with connections. core/ does not know the
  * protocols: the program registers these before any worker starts. */
 struct worker_conn_ops {
     /* Takes over an accepted socket (peer is a struct sockaddr_storage). */
     void (*accept)(struct worker *w, int fd, const void *peer, uint16_t local_port, bool tls);
+    /* A UDP (QUIC) listener has datagrams to read. */
+    void (*datagrams)(struct worker *w, struct worker_listener *l);
     /* Graceful drain: close what is idle, ask the rest to finish. */
     void (*close_idle_all)(struct worker *w);
     /* A new configuration was published: long-lived connections are asked
@@ -42,6 +46,7 @@ struct worker_listener {
     struct worker *w;
     size_t entry; /* index in the lset */
     bool tls;
+    bool udp;
     unsigned short port;
 };
 
@@ -59,8 +64,9 @@ struct worker {
     struct exchange *ex_free; /* cached exchanges, reused without malloc */
     size_t n_ex_free;
     struct lb_rng rng;
-    size_t n_conns;       /* client connections open on this worker */
-    atomic_bool finished; /* the loop has ended (read by the main thread) */
+    struct quic_endpoint *quic; /* HTTP/3 state, made on the first datagram */
+    size_t n_conns;             /* client connections open on this worker */
+    atomic_bool finished;       /* the loop has ended (read by the main thread) */
     bool draining;
     /* connections, for closing idle ones when draining */
     struct client_list {

@@ -8,24 +8,27 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int listener_open(const struct ip_addr *addr, uint16_t port, int backlog)
+socklen_t listener_sockaddr(const struct ip_addr *addr, uint16_t port, struct sockaddr_storage *ss)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    memset(&ss, 0, sizeof(ss));
+    memset(ss, 0, sizeof(*ss));
     if (addr->family == 4) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
         sin->sin_family = AF_INET;
         sin->sin_port = htons(port);
         memcpy(&sin->sin_addr, addr->bytes, 4);
-        len = sizeof(*sin);
-    } else {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(port);
-        memcpy(&sin6->sin6_addr, addr->bytes, 16);
-        len = sizeof(*sin6);
+        return sizeof(*sin);
     }
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    memcpy(&sin6->sin6_addr, addr->bytes, 16);
+    return sizeof(*sin6);
+}
+
+int listener_open(const struct ip_addr *addr, uint16_t port, int backlog)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = listener_sockaddr(addr, port, &ss);
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;

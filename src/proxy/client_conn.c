@@ -25,6 +25,8 @@
 #include "proxy/client_tls.h"
 #include "proxy/exchange.h"
 #include "proxy/runtime.h"
+#include "quic/conn.h"
+#include "quic/endpoint.h"
 #include "upstream/h2_client.h"
 #include "upstream/sticky.h"
 
@@ -128,6 +130,9 @@ void client_close(struct client *c)
         exchange_abort(c->ex, 0, NULL);
     if (c->h2)
         h2_server_free(c);
+    if (c->quic)
+        quic_conn_free(c->quic);
+    c->quic = NULL;
     struct worker *w = c->w;
     loop_timer_cancel(w->loop, &c->timer);
     loop_timer_cancel(w->loop, &c->life);
@@ -162,24 +167,70 @@ static bool count_client(const struct cfg *cfg)
     return true;
 }
 
+static void peer_of(const void *peer_sockaddr, struct ip_addr *ip, uint16_t *port)
+{
+    const struct sockaddr_storage *ss = peer_sockaddr;
+    memset(ip, 0, sizeof(*ip));
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = peer_sockaddr;
+        ip->family = 4;
+        memcpy(ip->bytes, &sin->sin_addr, 4);
+        *port = ntohs(sin->sin_port);
+    } else {
+        const struct sockaddr_in6 *sin6 = peer_sockaddr;
+        ip->family = 6;
+        memcpy(ip->bytes, &sin6->sin6_addr, 16);
+        *port = ntohs(sin6->sin6_port);
+        *ip = ip_unmap(*ip);
+    }
+}
+
+static void list_add(struct worker *w, struct client *c)
+{
+    w->n_conns++;
+    c->next = w->clients.head;
+    if (c->next)
+        c->next->prev = c;
+    w->clients.head = c;
+}
+
+struct client *client_new_quic(struct worker *w, const struct sockaddr *peer, struct quic_conn *qc)
+{
+    if (w->draining)
+        return NULL;
+    struct client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->w = w;
+    c->io.fd = -1;
+    peer_of(peer, &c->peer_ip, &c->peer_port);
+    c->local_port = (uint16_t)(w->rt ? w->rt->cfg->listen_port_tls : 0);
+    c->tls = true;
+    c->proto = CLIENT_PROTO_H3;
+    c->quic = qc;
+    list_add(w, c);
+    return c;
+}
+
+bool client_take_ip_slot(struct client *c, uint32_t limit)
+{
+    if (c->ip_slot || !limit)
+        return true;
+    if (!server_ip_acquire(&c->peer_ip, limit)) {
+        log_debug("Too many connections from one IP: closing");
+        return false;
+    }
+    c->ip_slot = true;
+    c->ip_limit = limit;
+    return true;
+}
+
 void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t local_port,
                    bool tls)
 {
-    const struct sockaddr_storage *ss = peer_sockaddr;
-    struct ip_addr ip = { 0 };
-    uint16_t port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *sin = peer_sockaddr;
-        ip.family = 4;
-        memcpy(ip.bytes, &sin->sin_addr, 4);
-        port = ntohs(sin->sin_port);
-    } else {
-        const struct sockaddr_in6 *sin6 = peer_sockaddr;
-        ip.family = 6;
-        memcpy(ip.bytes, &sin6->sin6_addr, 16);
-        port = ntohs(sin6->sin6_port);
-        ip = ip_unmap(ip);
-    }
+    struct ip_addr ip;
+    uint16_t port;
+    peer_of(peer_sockaddr, &ip, &port);
     const struct cfg *cfg = w->rt ? w->rt->cfg : NULL;
     if (!cfg || w->draining) {
         close(fd);
@@ -225,11 +276,7 @@ void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t
         free(c);
         return;
     }
-    w->n_conns++;
-    c->next = w->clients.head;
-    if (c->next)
-        c->next->prev = c;
-    w->clients.head = c;
+    list_add(w, c);
     if (tls)
         loop_timer_set(w->loop, &c->timer, TLS_HANDSHAKE_TIMEOUT_MS, on_tls_timeout);
     else
@@ -246,6 +293,8 @@ void client_close_idle_all(struct worker *w)
         struct client *next = c->next;
         if (c->h2)
             h2_server_shutdown(c);
+        else if (c->quic)
+            quic_conn_shutdown(c->quic);
         else if (!c->ex && c->in.len == 0 && c->out.len == 0)
             client_close(c);
         c = next;
@@ -468,6 +517,10 @@ static bool pick_protocol(struct client *c)
 
 static void drive(struct client *c)
 {
+    if (c->quic) {
+        quic_conn_drive(c->quic);
+        return;
+    }
     if (c->tlsc && !c->tlsc->done) {
         int r = client_tls_step(c);
         if (r < 0 || (r == 1 && !tls_ready(c))) {
@@ -514,6 +567,8 @@ static void reloaded(struct worker *w)
         next = c->next;
         if (c->h2)
             h2_server_shutdown(c);
+        else if (c->quic)
+            quic_conn_shutdown(c->quic);
     }
 }
 
@@ -522,10 +577,12 @@ static void thread_exit(struct worker *w)
     exchange_cache_drain(w);
     sticky_thread_cleanup();
     h2_mem_drain();
+    quic_endpoint_free(w);
 }
 
 const struct worker_conn_ops client_conn_ops = {
     .accept = client_accept,
+    .datagrams = quic_datagrams,
     .close_idle_all = client_close_idle_all,
     .reloaded = reloaded,
     .close_all = client_close_all,

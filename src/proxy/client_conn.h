@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "core/buf.h"
@@ -19,11 +20,13 @@ struct worker;
 struct exchange;
 struct client_tls;
 struct h2_conn;
+struct quic_conn;
 
 enum client_proto {
     CLIENT_PROTO_UNKNOWN, /* waiting for the first bytes */
     CLIENT_PROTO_H1,
     CLIENT_PROTO_H2,
+    CLIENT_PROTO_H3, /* a QUIC connection: no socket of its own */
 };
 
 struct client {
@@ -61,8 +64,9 @@ struct client {
     uint64_t req_remaining; /* Content-Length body bytes still to come */
     struct h1_chunked req_chunk;
 
-    struct h2_conn *h2; /* HTTP/2 session, NULL otherwise */
-    bool redrive_all;   /* a deferred drive: every stream gets its turn */
+    struct h2_conn *h2;     /* HTTP/2 session, NULL otherwise */
+    struct quic_conn *quic; /* QUIC connection (HTTP/3), NULL otherwise */
+    bool redrive_all;       /* a deferred drive: every stream gets its turn */
 
     struct loop_deferred free_d;
     struct loop_deferred redrive_d; /* continue a busy connection later in the pass */
@@ -76,6 +80,14 @@ extern const struct worker_conn_ops client_conn_ops;
  * serving. peer_sockaddr is a struct sockaddr_storage. */
 void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t local_port,
                    bool tls);
+
+/* The client side of a QUIC connection qc (owned by it from now on: freed
+ * by client_close) from peer. NULL when draining or out of memory. */
+struct client *client_new_quic(struct worker *w, const struct sockaddr *peer, struct quic_conn *qc);
+
+/* Takes a max_clients_per_ip slot for c (limit 0: none needed). Returns
+ * false when the peer has too many. */
+bool client_take_ip_slot(struct client *c, uint32_t limit);
 
 /* Drives a connection after any change (I/O readiness, exchange progress)
  * and sends what that produced. */

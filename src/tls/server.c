@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log/log.h"
+#include "quic/tls_bridge.h"
 #include "tls/cert_load.h"
 #include "tls/pq/provider.h"
 #include "tls/sni_table.h"
@@ -43,24 +44,35 @@ const char *tls_failure_name(enum tls_failure f)
 }
 
 /* What we serve: h2 when the client offers it (whatever its order, RFC
- * 7301 lets the server choose), else http/1.1. */
+ * 7301 lets the server choose), else http/1.1; over QUIC h3 or nothing
+ * (RFC 9001 8.1: the handshake fails without an application protocol). */
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                        const unsigned char *in, unsigned int inlen, void *arg)
 {
+    const struct tls_hello *h = SSL_get_app_data(ssl);
+    bool quic = h && h->quic;
     const unsigned char *h11 = NULL;
     for (unsigned i = 0; i < inlen;) {
         unsigned len = in[i];
         if (i + 1 + len > inlen)
             break;
-        if (len == 2 && memcmp(in + i + 1, "h2", 2) == 0) {
+        if (quic) {
+            if (len == 2 && memcmp(in + i + 1, "h3", 2) == 0) {
+                *out = in + i + 1;
+                *outlen = 2;
+                return SSL_TLSEXT_ERR_OK;
+            }
+        } else if (len == 2 && memcmp(in + i + 1, "h2", 2) == 0) {
             *out = in + i + 1;
             *outlen = 2;
             return SSL_TLSEXT_ERR_OK;
         }
-        if (len == 8 && memcmp(in + i + 1, "http/1.1", 8) == 0)
+        if (!quic && len == 8 && memcmp(in + i + 1, "http/1.1", 8) == 0)
             h11 = in + i + 1;
         i += 1 + len;
     }
+    if (quic)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
     if (!h11)
         return SSL_TLSEXT_ERR_NOACK;
     *out = h11;
@@ -169,7 +181,9 @@ static int common_setup(SSL_CTX *ctx)
     SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(ctx, 1);
-    return 0;
+    /* the same contexts serve QUIC: the front one too, as OpenSSL reads the
+     * ClientHello's extensions against it */
+    return quic_tls_ctx_prepare(ctx);
 }
 
 int tls_server_init(void)
