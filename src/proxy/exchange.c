@@ -573,6 +573,18 @@ bool exchange_upstream_failed(struct exchange *ex, const char *why)
     return true;
 }
 
+size_t exchange_resp_fields(const struct exchange *ex, const struct http_field *fields, size_t n,
+                            bool drop_content_length, struct http_field *out, size_t cap,
+                            bool *has_date)
+{
+    size_t k = resp_policy(n ? fields : NULL, n, drop_content_length,
+                           ex->issue_cookie ? ex->set_cookie : NULL, ex->set_cookie_len, out,
+                           cap - 1, has_date);
+    if (ex->c->tls && ex->rt->alt_svc_len)
+        out[k++] = (struct http_field){ "alt-svc", 7, ex->rt->alt_svc, ex->rt->alt_svc_len };
+    return k;
+}
+
 void exchange_interim(struct exchange *ex, int status, const struct http_field *fields, size_t n)
 {
     if (status == 100 || status == 101 || status < 100 || status > 199 || ex->resp_started)

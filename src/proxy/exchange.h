@@ -236,6 +236,14 @@ int exchange_request_end(struct exchange *ex, const char *trailer, size_t traile
  * front-end resets or closes. Ends the exchange. */
 void exchange_abort(struct exchange *ex, int status, const char *why);
 
+/* For upstream clients: the response policy of SPEC 4.10 for this
+ * exchange (resp_policy with its sticky cookie), plus Alt-Svc on TLS and
+ * QUIC connections when HTTP/3 is on (SPEC 9.8). out needs room for
+ * n + 2 fields. Returns the number written. */
+size_t exchange_resp_fields(const struct exchange *ex, const struct http_field *fields, size_t n,
+                            bool drop_content_length, struct http_field *out, size_t cap,
+                            bool *has_date);
+
 /* For upstream clients: passes an interim response on (1xx but 100 and
  * 101, which the proxy handles itself). */
 void exchange_interim(struct exchange *ex, int status, const struct http_field *fields, size_t n);

@@ -115,6 +115,9 @@ struct runtime *runtime_build(struct cfg *cfg)
     }
     atomic_init(&rt->refs, 1);
     rt->cfg = cfg;
+    if (cfg->h3.enabled && cfg->public_https_port > 0)
+        rt->alt_svc_len = (size_t)snprintf(rt->alt_svc, sizeof(rt->alt_svc), "h3=\":%d\"; ma=%u",
+                                           (int)cfg->public_https_port, cfg->h3.alt_svc_max_age);
     rt->table = route_table_build(cfg);
     if (!rt->table)
         goto fail;

@@ -49,6 +49,10 @@ struct runtime {
     size_t n_routes;
     struct rt_addrs **retired; /* address sets replaced by refresh, freed at the end */
     size_t n_retired, cap_retired;
+    /* SPEC 9.8: h3=":<public_https_port>"; ma=<alt_svc_max_age>, or empty
+     * when HTTP/3 is off */
+    char alt_svc[48];
+    size_t alt_svc_len;
 };
 
 /* Builds the runtime of cfg, taking ownership of cfg; resolves upstream

@@ -318,11 +318,10 @@ static int start_response(struct exchange *ex, const struct h1_response *res,
         out.body = EX_BODY_LENGTH;
         out.content_length = res->content_length;
     }
-    struct http_field fields[MAX_RESP_HEADERS + 1];
+    struct http_field fields[MAX_RESP_HEADERS + 2];
     out.fields = fields;
-    out.n_fields = resp_policy(hdrs, res->num_headers, res->body == H1_BODY_CHUNKED,
-                               ex->issue_cookie ? ex->set_cookie : NULL, ex->set_cookie_len, fields,
-                               MAX_RESP_HEADERS + 1, &out.has_date);
+    out.n_fields = exchange_resp_fields(ex, hdrs, res->num_headers, res->body == H1_BODY_CHUNKED,
+                                        fields, MAX_RESP_HEADERS + 2, &out.has_date);
     ex->resp_started = true;
     if (ex->fe->response_head(ex, &out) < 0) {
         exchange_abort(ex, 0, NULL);

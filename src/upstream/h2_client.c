@@ -829,7 +829,7 @@ static void h2c_shutdown_write(struct exchange *ex)
 /* Hands the response head to the front-end. Returns 0 or -1 (ended). */
 static int start_response(struct exchange *ex, struct h2c_stream *s)
 {
-    struct http_field in[H2C_MAX_FIELDS], out[H2C_MAX_FIELDS + 1];
+    struct http_field in[H2C_MAX_FIELDS], out[H2C_MAX_FIELDS + 2];
     const struct http_field *cl = NULL;
     for (size_t i = 0; i < s->n_fields; i++) {
         in[i] = (struct http_field){ ref(s, s->fields[i].name), s->fields[i].name_len,
@@ -838,9 +838,8 @@ static int start_response(struct exchange *ex, struct h2c_stream *s)
             cl = &in[i];
     }
     struct ex_response res = { .status = s->status, .fields = out };
-    res.n_fields = resp_policy(s->n_fields ? in : NULL, s->n_fields, false,
-                               ex->issue_cookie ? ex->set_cookie : NULL, ex->set_cookie_len, out,
-                               H2C_MAX_FIELDS + 1, &res.has_date);
+    res.n_fields = exchange_resp_fields(ex, s->n_fields ? in : NULL, s->n_fields, false, out,
+                                        H2C_MAX_FIELDS + 2, &res.has_date);
     if (cl) {
         res.body = EX_BODY_LENGTH;
         for (size_t i = 0; i < cl->value_len; i++)
