@@ -103,6 +103,7 @@ struct cfg_h3 {
     uint32_t max_concurrent_bidistream;
     uint32_t max_concurrent_unistream;
     uint64_t max_idle_timeout_s;
+    uint32_t retry_above_handshakes; /* ours: Retry while more handshakes are in progress */
 };
 
 struct cfg_cache {

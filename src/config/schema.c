@@ -248,6 +248,18 @@ static const struct cfg_key h3_keys[] = {
         "Unidirectional streams per QUIC connection."),
     U64(struct cfg_h3, "max_idle_timeout", max_idle_timeout_s, 10,
         "QUIC idle timeout in seconds; 0 = none."),
+    { .name = "retry_above_handshakes",
+      .kind = CFG_K_INT,
+      .offset = offsetof(struct cfg_h3, retry_above_handshakes),
+      .width = 4,
+      .min = 0,
+      .max = UINT32_MAX,
+      .def_int = 64,
+      .flags = CFG_F_OURS,
+      .type_doc = "integer (handshakes)",
+      .help = "Address validation under load: while a worker thread has more QUIC handshakes in "
+              "progress than this, a new client gets a Retry and must come back with its token "
+              "(one more round trip, no spoofed-source amplification). 0 = always." },
 };
 
 static const struct cfg_section h3_section = {

@@ -15,7 +15,9 @@
 #include "proxy/client_conn.h"
 #include "proxy/runtime.h"
 #include "quic/crypto.h"
+#include "quic/retry.h"
 #include "quic/secret.h"
+#include "quic/token.h"
 #include "quic/endpoint.h"
 #include "quic/tls_bridge.h"
 #include "tls/server.h"
@@ -25,6 +27,8 @@
 #define QUIC_MAX_STREAM_DATA (1u << 20) /* stream receive window */
 #define QUIC_CID_LIMIT 8                /* active_connection_id_limit */
 #define QUIC_PACKETS_PER_WRITE 64
+#define QUIC_RETRY_TOKEN_LIFETIME (10 * NGTCP2_SECONDS)
+#define QUIC_TOKEN_LIFETIME (24 * 3600 * NGTCP2_SECONDS) /* NEW_TOKEN */
 
 struct quic_conn {
     struct client *c; /* owns this connection */
@@ -261,6 +265,12 @@ static int on_handshake_completed(ngtcp2_conn *conn, void *user)
         ngtcp2_connection_close_error_set_application_error(&qc->err, NGHTTP3_H3_NO_ERROR, NULL, 0);
         return NGTCP2_ERR_CALLBACK_FAILURE;
     }
+    /* a token for the next connection: it skips the Retry under load */
+    uint8_t token[QUIC_TOKEN_REGULAR_LEN];
+    const ngtcp2_path *path = ngtcp2_conn_get_path(conn);
+    ngtcp2_ssize tl = quic_token_make_regular(token, path->remote.addr, now_ns());
+    if (tl > 0)
+        ngtcp2_conn_submit_new_token(conn, token, (size_t)tl);
     qc->h3 = h3_server_start(qc);
     return qc->h3 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 }
@@ -516,18 +526,66 @@ void quic_conn_recv(struct quic_conn *qc, const ngtcp2_path *path, uint8_t ecn, 
     mark_dirty(qc);
 }
 
+/* RFC 9000 8.1: an Initial's token. Returns 1 when the client's address is
+ * validated (original DCID in *odcid for a Retry token, else hd's DCID), 0
+ * when it is not, -1 when the packet must be dropped (a bad Retry token). */
+static int check_token(const ngtcp2_pkt_hd *hd, const ngtcp2_path *path, ngtcp2_tstamp now,
+                       ngtcp2_cid *odcid, bool *retried)
+{
+    *odcid = hd->dcid;
+    *retried = false;
+    switch (quic_token_kind(hd->token.base, hd->token.len)) {
+    case QUIC_TOKEN_RETRY:
+        if (quic_token_verify_retry(hd->token.base, hd->token.len, path->remote.addr, &hd->dcid,
+                                    QUIC_RETRY_TOKEN_LIFETIME, now, odcid) != 0) {
+            log_debug("QUIC: an Initial with an invalid or expired Retry token: dropped");
+            return -1;
+        }
+        *retried = true;
+        return 1;
+    case QUIC_TOKEN_REGULAR:
+        return quic_token_verify_regular(hd->token.base, hd->token.len, path->remote.addr,
+                                         QUIC_TOKEN_LIFETIME, now) == 0;
+    case QUIC_TOKEN_NONE:
+        break;
+    }
+    return 0;
+}
+
+static void send_retry(struct quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
+                       const ngtcp2_path *path, ngtcp2_tstamp now)
+{
+    ngtcp2_cid scid;
+    if (quic_endpoint_new_cid(ep, &scid, QUIC_SCID_LEN) < 0)
+        return;
+    ngtcp2_ssize n = quic_retry_write(ep->tx, 256, hd, &scid, path->remote.addr, now);
+    if (n > 0)
+        quic_endpoint_send(ep, path, 0, ep->tx, (size_t)n, (size_t)n);
+}
+
 void quic_conn_accept(struct quic_endpoint *ep, const ngtcp2_path *path, uint8_t ecn,
                       const uint8_t *pkt, size_t len)
 {
     struct worker *w = ep->w;
     ngtcp2_pkt_hd hd;
-    if (ngtcp2_accept(&hd, pkt, len) != 0 || hd.type != NGTCP2_PKT_INITIAL)
+    if (ngtcp2_accept(&hd, pkt, len) != 0 || hd.type != NGTCP2_PKT_INITIAL ||
+        hd.version != NGTCP2_PROTO_VER_V1)
         return;
     const struct cfg *cfg = w->rt ? w->rt->cfg : NULL;
     if (!cfg || w->draining || !w->tls)
         return;
     if (cfg->h3.max_concurrent_connections && ep->n_conns >= cfg->h3.max_concurrent_connections)
         return; /* the client retries later */
+    ngtcp2_tstamp now = now_ns();
+    ngtcp2_cid odcid;
+    bool retried;
+    int validated = check_token(&hd, path, now, &odcid, &retried);
+    if (validated < 0)
+        return;
+    if (!validated && ep->n_handshakes >= cfg->h3.retry_above_handshakes) {
+        send_retry(ep, &hd, path, now);
+        return;
+    }
     struct quic_conn *qc = calloc(1, sizeof(*qc));
     if (!qc)
         return;
@@ -540,7 +598,9 @@ void quic_conn_accept(struct quic_endpoint *ep, const ngtcp2_path *path, uint8_t
 
     ngtcp2_settings settings;
     ngtcp2_settings_default(&settings);
-    settings.initial_ts = now_ns();
+    settings.initial_ts = now;
+    if (validated)
+        settings.token = hd.token; /* the address is proven: no amplification limit */
     settings.cc_algo = NGTCP2_CC_ALGO_CUBIC;
     settings.max_window = 4 * QUIC_MAX_DATA;
     settings.max_stream_window = 4 * QUIC_MAX_STREAM_DATA;
@@ -557,7 +617,11 @@ void quic_conn_accept(struct quic_endpoint *ep, const ngtcp2_path *path, uint8_t
     params.initial_max_stream_data_uni = QUIC_MAX_STREAM_DATA;
     params.max_idle_timeout = cfg->h3.max_idle_timeout_s * NGTCP2_SECONDS;
     params.active_connection_id_limit = QUIC_CID_LIMIT;
-    params.original_dcid = hd.dcid;
+    params.original_dcid = odcid;
+    if (retried) {
+        params.retry_scid = hd.dcid;
+        params.retry_scid_present = 1;
+    }
 
     ngtcp2_cid scid;
     ngtcp2_callbacks cb = callbacks();

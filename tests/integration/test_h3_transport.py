@@ -1,0 +1,108 @@
+"""QUIC transport of the HTTP/3 listener (issue 9, SPEC 9): the handshake
+on our OpenSSL through the TLS bridge with Debian's gtlsclient, Retry
+address validation and NEW_TOKEN, version negotiation, stateless resets,
+and garbage datagrams that change nothing."""
+import os
+import socket
+import struct
+
+import h3util
+from backends import Backend
+
+
+def udp_exchange(port, data, timeout=2.0):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(data, ("127.0.0.1", port))
+        try:
+            return s.recv(65536)
+        except socket.timeout:
+            return None
+
+
+def test_handshake_completes_with_gtlsclient(tmp_path, start_proxy):
+    be = Backend()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be))
+    rc, out = h3util.gtlsclient(p.tls_port, args=["--no-http-dump"])
+    assert "QUIC handshake has been confirmed" in out, out[-3000:]
+    assert "Negotiated ALPN h3" in out or "h3" in out
+    # our transport parameters, as the client read them
+    assert "initial_max_streams_bidi=64" in out, out[-3000:]
+    assert "max_idle_timeout=10000000000" in out
+    be.stop()
+
+
+def test_configured_transport_values_are_sent(tmp_path, start_proxy):
+    """SPEC 9.3: rpxy loses these; we send what is configured."""
+    be = Backend()
+    h3 = "max_concurrent_bidistream = 7\nmax_concurrent_unistream = 5\nmax_idle_timeout = 4"
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be, h3=h3))
+    rc, out = h3util.gtlsclient(p.tls_port, args=["--no-http-dump"])
+    assert "QUIC handshake has been confirmed" in out, out[-3000:]
+    assert "initial_max_streams_bidi=7" in out and "initial_max_streams_uni=5" in out, out[-3000:]
+    assert "max_idle_timeout=4000000000" in out
+    be.stop()
+
+
+def test_retry_then_new_token_skips_it(tmp_path, start_proxy):
+    be = Backend()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be,
+                                     h3="retry_above_handshakes = 0"))
+    token = tmp_path / "token"
+    rc, out = h3util.gtlsclient(p.tls_port, args=["--no-http-dump", f"--token-file={token}"])
+    assert "type=Retry" in out, out[-3000:]
+    assert "retry_source_connection_id=" in out
+    assert "QUIC handshake has been confirmed" in out
+    assert token.exists() and token.stat().st_size > 0, "no NEW_TOKEN from the server"
+    # the NEW_TOKEN token proves the address: no Retry this time
+    rc, out = h3util.gtlsclient(p.tls_port, args=["--no-http-dump", f"--token-file={token}"])
+    assert "QUIC handshake has been confirmed" in out, out[-3000:]
+    assert "type=Retry" not in out
+    be.stop()
+
+
+def test_unknown_version_gets_version_negotiation(tmp_path, start_proxy):
+    be = Backend()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be))
+    dcid, scid = os.urandom(8), os.urandom(8)
+    pkt = bytes([0xc0]) + struct.pack(">I", 0x1a2a3a4a) + bytes([8]) + dcid + bytes([8]) + scid
+    pkt += b"\0" * (1200 - len(pkt))
+    vn = udp_exchange(p.tls_port, pkt)
+    assert vn is not None, "no Version Negotiation"
+    assert vn[0] & 0x80 and vn[1:5] == b"\0\0\0\0", vn[:16]
+    # the client's IDs swapped, then the versions we speak: 1
+    assert vn[5] == 8 and vn[6:14] == scid and vn[14] == 8 and vn[15:23] == dcid
+    versions = [struct.unpack(">I", vn[i:i + 4])[0] for i in range(23, len(vn), 4)]
+    assert 1 in versions, versions
+    # a short datagram of an unknown version is not answered (RFC 9000 6)
+    assert udp_exchange(p.tls_port, pkt[:100], timeout=0.5) is None
+    be.stop()
+
+
+def test_unknown_connection_gets_a_stateless_reset(tmp_path, start_proxy):
+    be = Backend()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be))
+    pkt = bytes([0x40 | 0x01]) + os.urandom(16) + os.urandom(60)
+    reset = udp_exchange(p.tls_port, pkt)
+    assert reset is not None, "no stateless reset"
+    assert not reset[0] & 0x80 and reset[0] & 0x40, hex(reset[0])  # short header form
+    assert 21 <= len(reset) < len(pkt), len(reset)
+    # too short to be answered without risking a loop
+    assert udp_exchange(p.tls_port, pkt[:30], timeout=0.5) is None
+    be.stop()
+
+
+def test_garbage_datagrams_change_nothing(tmp_path, start_proxy):
+    be = Backend()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for n in (0, 1, 5, 6, 7, 20, 1199, 1200, 1500, 65000):
+            s.sendto(os.urandom(n), ("127.0.0.1", p.tls_port))
+        # long headers that claim to be Initials but are not
+        for _ in range(50):
+            s.sendto(bytes([0xc0]) + b"\0\0\0\1" + bytes([8]) + os.urandom(8) + bytes([0])
+                     + os.urandom(1200), ("127.0.0.1", p.tls_port))
+    rc, out = h3util.gtlsclient(p.tls_port, args=["--no-http-dump"])
+    assert "QUIC handshake has been confirmed" in out, out[-3000:]
+    assert p.proc.poll() is None
+    be.stop()
