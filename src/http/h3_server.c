@@ -163,12 +163,13 @@ static void on_stream_timeout(struct loop *loop, struct loop_timer *t)
 {
     struct h3_stream *s = container_of(t, struct h3_stream, life);
     struct h3_conn *h = s->h3;
+    struct client *c = h->c;
     log_debug("Connection handling timeout: resetting HTTP/3 stream %lld", (long long)s->id);
     if (s->ex)
         exchange_abort(s->ex, 0, "connection handling timeout"); /* done() resets */
     else if (!s->closed)
         stream_reset(h, s->id, NGHTTP3_H3_REQUEST_CANCELLED);
-    client_drive_at_end(h->c);
+    client_drive_at_end(c);
 }
 
 /* ---- the response body ---- */
@@ -217,8 +218,7 @@ static void resp_acked(struct h3_stream *s, uint64_t n)
         s->head_off += take;
         s->held -= take;
         n -= take;
-        if (s->head_off < k->len ||
-            (k == s->tail && k->len < H3_CHUNK && s->send == k && s->send_off < k->len))
+        if (s->head_off < k->len)
             break;
         /* every byte of k was handed and acknowledged */
         s->head = k->next;
@@ -508,7 +508,8 @@ static int on_begin_headers(nghttp3_conn *conn, int64_t id, void *user, void *st
     if (stream_user)
         return 0;
     const struct cfg *cfg = h->c->w->rt ? h->c->w->rt->cfg : NULL;
-    if (!cfg || h->goaway || h->c->closing) {
+    /* after GOAWAY, nghttp3 itself rejects the streams past its id */
+    if (!cfg || h->c->closing) {
         stream_reset(h, id, NGHTTP3_H3_REQUEST_REJECTED);
         return 0;
     }
@@ -766,18 +767,28 @@ int h3_server_acked(struct h3_conn *h, int64_t id, uint64_t n)
 int h3_server_stream_close(struct h3_conn *h, int64_t id, uint64_t app_error)
 {
     int r = nghttp3_conn_close_stream(h->h3, id, app_error);
-    return r == NGHTTP3_ERR_STREAM_NOT_FOUND ? 0 : r;
+    if (r != NGHTTP3_ERR_STREAM_NOT_FOUND)
+        return r;
+    /* a request stream nghttp3 never saw (no byte arrived): its credit
+     * comes back here, else in on_stream_close */
+    if (ngtcp2_is_bidi_stream(id) && !ngtcp2_conn_is_local_stream(h->q, id))
+        ngtcp2_conn_extend_max_streams_bidi(h->q, 1);
+    return 0;
+}
+
+/* nghttp3 0.8 has no getter for a stream's user data. */
+static struct h3_stream *find_stream(struct h3_conn *h, int64_t id)
+{
+    for (struct h3_stream *s = h->streams; s; s = s->next)
+        if (s->id == id)
+            return s;
+    return NULL;
 }
 
 int h3_server_reset(struct h3_conn *h, int64_t id)
 {
     nghttp3_conn_shutdown_stream_read(h->h3, id);
-    struct h3_stream *s = NULL;
-    for (struct h3_stream *t = h->streams; t; t = t->next)
-        if (t->id == id) {
-            s = t;
-            break;
-        }
+    struct h3_stream *s = find_stream(h, id);
     if (s && !s->req_end) {
         /* the request broke off: nothing to forward, cancel upstream */
         s->peer_reset = true;
@@ -792,13 +803,12 @@ int h3_server_reset(struct h3_conn *h, int64_t id)
 int h3_server_stop_sending(struct h3_conn *h, int64_t id)
 {
     nghttp3_conn_shutdown_stream_write(h->h3, id);
-    for (struct h3_stream *s = h->streams; s; s = s->next)
-        if (s->id == id) {
-            s->peer_reset = true;
-            if (s->ex)
-                exchange_abort(s->ex, 0, NULL); /* the response is not wanted */
-            break;
-        }
+    struct h3_stream *s = find_stream(h, id);
+    if (s) {
+        s->peer_reset = true;
+        if (s->ex)
+            exchange_abort(s->ex, 0, NULL); /* the response is not wanted */
+    }
     return 0;
 }
 
@@ -846,6 +856,8 @@ void h3_server_drive(struct h3_conn *h)
         if (s->ex && (s->dirty || all)) {
             s->dirty = false;
             exchange_drive(s->ex);
+            if (c->dead)
+                return; /* closed under us: h may be gone */
         }
         s = next;
     }
