@@ -12,14 +12,14 @@
 #include "http/h2_flood.h"
 #include "http/h2_mem.h"
 #include "http/h2_trailer.h"
+#include "http/pseudo_request.h"
 #include "log/log.h"
 #include "proxy/client_conn.h"
 #include "proxy/exchange.h"
 #include "proxy/headers.h"
 #include "proxy/runtime.h"
 
-#define H2_MAX_FIELDS 100
-#define H2_MAX_HEAD BUF_MAX            /* names, values and pseudo-headers of one request */
+#define H2_MAX_FIELDS PSEUDO_MAX_FIELDS
 #define H2_CONN_WINDOW (1u << 20)      /* connection receive window */
 #define H2_STREAM_WINDOW 65535u        /* stream receive window: fits the request buffer */
 #define H2_MAX_HEADER_LIST (64u << 10) /* SETTINGS_MAX_HEADER_LIST_SIZE */
@@ -29,11 +29,6 @@
 #define H2_PING_INTERVAL_MS 20000u
 #define H2_PING_TIMEOUT_MS 21000u
 
-/* A field kept as offsets into the stream's head buffer (which may move). */
-struct h2_field_ref {
-    uint32_t name, name_len, value, value_len;
-};
-
 struct h2_stream {
     struct h2_conn *h2;
     struct h2_stream *next, *prev;
@@ -41,12 +36,7 @@ struct h2_stream {
     struct exchange *ex;
 
     /* the request head (then the trailers) as received */
-    struct buf head;
-    struct h2_field_ref fields[H2_MAX_FIELDS];
-    size_t n_fields;
-    struct h2_field_ref method, scheme, authority, path;
-    bool have_method, have_scheme, have_authority, have_path;
-    bool too_large;     /* more fields or bytes than we keep: 431 */
+    struct req_head rh;
     bool started;       /* the exchange was started (or a synthetic answer given) */
     bool in_trailers;   /* receiving the request's trailer section */
     struct buf trailer; /* request trailer as "name: value\r\n" lines */
@@ -108,7 +98,7 @@ static void stream_free(struct h2_stream *s)
     if (s->next)
         s->next->prev = s->prev;
     h->n_streams--;
-    struct buf *bufs[] = { &s->head, &s->trailer, &s->req_in, &s->resp, &s->resp_hdr };
+    struct buf *bufs[] = { &s->rh.head, &s->trailer, &s->req_in, &s->resp, &s->resp_hdr };
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
         bufs[i]->len = 0;
         buf_release(bufs[i]);
@@ -116,23 +106,6 @@ static void stream_free(struct h2_stream *s)
     free(s);
     if (h->n_streams == 0 && !h->freeing && !h->c->dead)
         client_arm_idle_timer(h->c);
-}
-
-static const char *ref_ptr(const struct h2_stream *s, uint32_t off)
-{
-    return buf_data(&s->head) + off;
-}
-
-/* Appends bytes to the head buffer; returns their offset, or -1 when the
- * request head is too large. */
-static long head_put(struct h2_stream *s, const uint8_t *p, size_t n)
-{
-    if (s->head.len + n > H2_MAX_HEAD || buf_reserve(&s->head, n ? n : 1) < 0)
-        return -1;
-    long off = (long)s->head.len;
-    memcpy(buf_data(&s->head) + s->head.len, p, n);
-    s->head.len += n;
-    return off;
 }
 
 /* ---- the exchange's front-end operations ---- */
@@ -147,16 +120,6 @@ static nghttp2_nv make_nv(const char *name, size_t nl, const char *value, size_t
 
 #define NV_LIT(n, v, vl) make_nv(n, sizeof(n) - 1, v, vl)
 
-/* The three digits of a status code (100..999). */
-static void status_text(int status, char out[4])
-{
-    unsigned v = status >= 100 && status <= 999 ? (unsigned)status : 500;
-    out[0] = (char)('0' + v / 100);
-    out[1] = (char)('0' + v / 10 % 10);
-    out[2] = (char)('0' + v % 10);
-    out[3] = '\0';
-}
-
 static void fe_synthetic(struct exchange *ex, int status, const char *location, size_t location_len,
                          bool close_after)
 {
@@ -164,7 +127,7 @@ static void fe_synthetic(struct exchange *ex, int status, const char *location, 
     if (s->replied || s->closed || s->h2->freeing)
         return;
     char code[4];
-    status_text(status, code);
+    http_status_text(status, code);
     const char *date = http_date_now();
     nghttp2_nv nv[3];
     size_t n = 0;
@@ -186,27 +149,12 @@ static void fe_continue_100(struct exchange *ex)
 static long lower_fields(struct h2_stream *s, const struct http_field *f, size_t n, nghttp2_nv *nv,
                          size_t cap)
 {
-    size_t need = 0;
-    for (size_t i = 0; i < n; i++)
-        need += f[i].name_len;
-    s->resp_hdr.len = 0;
-    if (need == 0)
-        return 0;
-    if (buf_reserve(&s->resp_hdr, need) < 0)
-        return -1;
-    char *base = buf_data(&s->resp_hdr);
-    size_t k = 0, used = 0;
-    for (size_t i = 0; i < n && k < cap; i++) {
-        char *name = base + used;
-        for (size_t j = 0; j < f[i].name_len; j++) {
-            char ch = f[i].name[j];
-            name[j] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
-        }
-        used += f[i].name_len;
-        nv[k++] = make_nv(name, f[i].name_len, f[i].value, f[i].value_len);
-    }
-    s->resp_hdr.len = used;
-    return (long)k;
+    struct http_field lf[H2_MAX_FIELDS + 1];
+    long k = http_lower_fields(&s->resp_hdr, f, n, lf,
+                               cap < H2_MAX_FIELDS + 1 ? cap : H2_MAX_FIELDS + 1);
+    for (long i = 0; i < k; i++)
+        nv[i] = make_nv(lf[i].name, lf[i].name_len, lf[i].value, lf[i].value_len);
+    return k;
 }
 
 static void fe_interim(struct exchange *ex, int status, const struct http_field *fields, size_t n)
@@ -215,7 +163,7 @@ static void fe_interim(struct exchange *ex, int status, const struct http_field 
     if (s->replied || s->closed)
         return;
     char code[4];
-    status_text(status, code);
+    http_status_text(status, code);
     nghttp2_nv nv[H2_MAX_FIELDS + 1];
     nv[0] = NV_LIT(":status", code, 3);
     long k = lower_fields(s, fields, n, nv + 1, H2_MAX_FIELDS);
@@ -230,7 +178,7 @@ static int fe_response_head(struct exchange *ex, const struct ex_response *res)
     if (s->closed || res->raw)
         return -1;
     char code[4];
-    status_text(res->status, code);
+    http_status_text(res->status, code);
     nghttp2_nv nv[H2_MAX_FIELDS + 4];
     size_t n = 0;
     nv[n++] = NV_LIT(":status", code, 3);
@@ -496,32 +444,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         return 0;
     if (s->in_trailers)
         return trailer_field(s, name, nl, value, vl);
-    if (s->too_large)
-        return 0;
-    long no = head_put(s, name, nl);
-    long vo = no < 0 ? -1 : head_put(s, value, vl);
-    if (vo < 0) {
-        s->too_large = true;
-        return 0;
-    }
-    struct h2_field_ref ref = { (uint32_t)no, (uint32_t)nl, (uint32_t)vo, (uint32_t)vl };
-    if (nl && name[0] == ':') {
-        /* nghttp2 already rejected unknown, repeated and misplaced ones */
-        if (nl == 7 && memcmp(name, ":method", 7) == 0)
-            s->method = ref, s->have_method = true;
-        else if (nl == 7 && memcmp(name, ":scheme", 7) == 0)
-            s->scheme = ref, s->have_scheme = true;
-        else if (nl == 10 && memcmp(name, ":authority", 10) == 0)
-            s->authority = ref, s->have_authority = true;
-        else if (nl == 5 && memcmp(name, ":path", 5) == 0)
-            s->path = ref, s->have_path = true;
-        return 0;
-    }
-    if (s->n_fields == H2_MAX_FIELDS) {
-        s->too_large = true;
-        return 0;
-    }
-    s->fields[s->n_fields++] = ref;
+    req_head_add(&s->rh, name, nl, value, vl);
     return 0;
 }
 
@@ -532,7 +455,7 @@ static void start_request(struct h2_stream *s, bool end_stream)
     struct client *c = h->c;
     s->started = true;
     s->req_end = end_stream;
-    if (s->too_large) {
+    if (s->rh.too_large) {
         /* only what fe_synthetic reads: an exchange is kilobytes to clear */
         struct exchange tmp;
         tmp.c = c;
@@ -546,79 +469,12 @@ static void start_request(struct h2_stream *s, bool end_stream)
         nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_REFUSED_STREAM);
         return;
     }
-    /* a place for X-Original-URI: scheme://authority/path */
-    size_t ol = s->scheme.value_len + 3 + s->authority.value_len + s->path.value_len;
-    if (buf_reserve(&s->head, ol) < 0) {
-        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
-        return;
-    }
-    char *ou = buf_data(&s->head) + s->head.len;
-    size_t at = 0;
-    memcpy(ou + at, ref_ptr(s, s->scheme.value), s->scheme.value_len);
-    at += s->scheme.value_len;
-    memcpy(ou + at, "://", 3);
-    at += 3;
-    memcpy(ou + at, ref_ptr(s, s->authority.value), s->authority.value_len);
-    at += s->authority.value_len;
-    memcpy(ou + at, ref_ptr(s, s->path.value), s->path.value_len);
-    at += s->path.value_len;
-
     struct http_field fields[H2_MAX_FIELDS];
-    const struct http_field *host = NULL, *cl = NULL;
-    bool expect_other = false;
-    for (size_t i = 0; i < s->n_fields; i++) {
-        const struct h2_field_ref *r = &s->fields[i];
-        fields[i] = (struct http_field){ ref_ptr(s, r->name), r->name_len, ref_ptr(s, r->value),
-                                         r->value_len };
-        if (NAME_IS(&fields[i], "host") && !host)
-            host = &fields[i];
-        else if (NAME_IS(&fields[i], "content-length"))
-            cl = &fields[i];
-        else if (NAME_IS(&fields[i], "expect") &&
-                 !(fields[i].value_len == 12 &&
-                   strncasecmp(fields[i].value, "100-continue", 12) == 0))
-            expect_other = true;
-    }
-    const char *method = ref_ptr(s, s->method.value);
-    bool connect = s->method.value_len == 7 && memcmp(method, "CONNECT", 7) == 0;
-    uint64_t content_length = 0;
-    if (cl) {
-        for (size_t i = 0; i < cl->value_len; i++)
-            content_length = content_length * 10 + (uint64_t)(cl->value[i] - '0');
-    }
-    struct ex_request er = {
-        .version = HTTP_20,
-        .method = method,
-        .method_len = s->method.value_len,
-        .target = s->have_path ? ref_ptr(s, s->path.value) : "",
-        .target_len = s->have_path ? s->path.value_len : 0,
-        .routable = s->have_path && !connect &&
-                    !(s->path.value_len == 1 && ref_ptr(s, s->path.value)[0] == '*'),
-        .original_uri = ou,
-        .original_uri_len = at,
-        .scheme = s->have_scheme ? ref_ptr(s, s->scheme.value) : NULL,
-        .scheme_len = s->scheme.value_len,
-        .authority = s->have_authority ? ref_ptr(s, s->authority.value) : NULL,
-        .authority_len = s->authority.value_len,
-        .host = host ? host->value : NULL,
-        .host_len = host ? host->value_len : 0,
-        .fields = fields,
-        .n_fields = s->n_fields,
-        .body = end_stream ? EX_BODY_NONE
-                : cl       ? EX_BODY_LENGTH
-                           : EX_BODY_STREAM,
-        .content_length = content_length,
-        .content_length_field = cl != NULL,
-        .keep_alive = true,
-        .expect_other = expect_other,
-    };
-    if (end_stream && cl && content_length) {
-        /* a Content-Length promising a body that END_STREAM denies */
-        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_PROTOCOL_ERROR);
-        return;
-    }
-    if (!s->have_scheme && !connect) {
-        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_PROTOCOL_ERROR);
+    struct ex_request er;
+    int r = req_head_request(&s->rh, HTTP_20, end_stream, fields, &er);
+    if (r < 0) {
+        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, s->id,
+                                  r == -1 ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_PROTOCOL_ERROR);
         return;
     }
     struct exchange *ex;

@@ -30,7 +30,7 @@ static bool connection_specific(const struct http_field *h)
            NAME_IS(h, "proxy-connection");
 }
 
-size_t h2_trailer_nv(struct buf *text, nghttp2_nv *nv, size_t cap)
+size_t h2_trailer_fields(struct buf *text, struct http_field *f, size_t cap)
 {
     size_t len = text->len;
     /* h1_parse_fields wants the empty line that ends the section */
@@ -38,21 +38,31 @@ size_t h2_trailer_nv(struct buf *text, nghttp2_nv *nv, size_t cap)
         return 0;
     char *p = buf_data(text);
     memcpy(p + len, "\r\n", 2);
-    struct http_field f[MAX_FIELDS];
+    struct http_field all[MAX_FIELDS];
     size_t n = 0;
     const char *why;
-    if (h1_parse_fields(p, len + 2, len + 2, f, cap < MAX_FIELDS ? cap : MAX_FIELDS, &n, &why) < 0)
+    if (h1_parse_fields(p, len + 2, len + 2, all, cap < MAX_FIELDS ? cap : MAX_FIELDS, &n, &why) <
+        0)
         return 0;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (connection_specific(&f[i]))
+        if (connection_specific(&all[i]))
             continue;
-        char *name = (char *)f[i].name; /* our own buffer */
-        for (size_t j = 0; j < f[i].name_len; j++)
+        char *name = (char *)all[i].name; /* our own buffer */
+        for (size_t j = 0; j < all[i].name_len; j++)
             if (name[j] >= 'A' && name[j] <= 'Z')
                 name[j] = (char)(name[j] + 32);
-        nv[k++] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)f[i].value, f[i].name_len,
-                                f[i].value_len, NGHTTP2_NV_FLAG_NONE };
+        f[k++] = all[i];
     }
+    return k;
+}
+
+size_t h2_trailer_nv(struct buf *text, nghttp2_nv *nv, size_t cap)
+{
+    struct http_field f[MAX_FIELDS];
+    size_t k = h2_trailer_fields(text, f, cap < MAX_FIELDS ? cap : MAX_FIELDS);
+    for (size_t i = 0; i < k; i++)
+        nv[i] = (nghttp2_nv){ (uint8_t *)f[i].name, (uint8_t *)f[i].value, f[i].name_len,
+                              f[i].value_len, NGHTTP2_NV_FLAG_NONE };
     return k;
 }

@@ -46,6 +46,7 @@ static const enum alog_version alog_versions[] = {
     [HTTP_10] = ALOG_HTTP_10,
     [HTTP_11] = ALOG_HTTP_11,
     [HTTP_20] = ALOG_HTTP_2,
+    [HTTP_30] = ALOG_HTTP_3,
 };
 
 static void fill_alog(const struct exchange *ex, int status, struct alog_fields *f)
@@ -350,8 +351,8 @@ static bool upstream_wants_h2(const struct exchange *ex, const struct ex_request
         return true;
     if (!ex->up->cfg->tls || (opts & CFG_OPT_FORCE_HTTP11_UPSTREAM))
         return false;
-    if (req->version == HTTP_20)
-        return true;
+    if (req->version == HTTP_20 || req->version == HTTP_30)
+        return true; /* SPEC 9.4: HTTP/3 goes on as HTTP/2 to an https upstream */
     /* an upstream that chose h2 by ALPN before gets this request there too */
     struct rt_addrs *addrs = atomic_load_explicit(&ex->up->addrs, memory_order_acquire);
     return addrs && addrs->n &&

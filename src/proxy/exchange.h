@@ -41,7 +41,7 @@ struct exchange;
 struct up_client;
 struct h2c_stream;
 
-enum http_version { HTTP_10, HTTP_11, HTTP_20 };
+enum http_version { HTTP_10, HTTP_11, HTTP_20, HTTP_30 };
 
 /* How a message body is delimited, as far as the other side needs to know. */
 enum ex_body {
