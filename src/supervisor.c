@@ -86,8 +86,6 @@ static void log_startup(const struct cfg *c)
     if (c->proxy_protocol.enabled)
         log_warn("[experimental.tcp_recv_proxy_protocol] is not implemented by this build yet: "
                  "connections are served without reading a PROXY header");
-    if (c->h3.enabled && c->listen_port_tls >= 0)
-        log_warn("[experimental.h3] is not implemented by this build yet: no HTTP/3 listener");
     if (c->acme.enabled)
         log_warn("[experimental.acme] is not implemented by this build yet: no certificates "
                  "are obtained");

@@ -86,7 +86,9 @@ void client_arm_idle_timer(struct client *c)
 
 const char *client_sni(const struct client *c)
 {
-    return c->tlsc ? client_tls_sni(c->tlsc) : NULL;
+    if (c->tlsc)
+        return client_tls_sni(c->tlsc);
+    return c->quic ? quic_conn_sni(c->quic) : NULL;
 }
 
 static void on_tls_timeout(struct loop *loop, struct loop_timer *t)

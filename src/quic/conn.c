@@ -23,9 +23,10 @@
 #include "tls/server.h"
 #include "tls/sni_table.h"
 
-#define QUIC_MAX_DATA (8u << 20)        /* connection receive window */
-#define QUIC_MAX_STREAM_DATA (1u << 20) /* stream receive window */
-#define QUIC_CID_LIMIT 8                /* active_connection_id_limit */
+#define QUIC_MAX_DATA (8u << 20)          /* connection receive window */
+#define QUIC_MAX_STREAM_DATA (1u << 20)   /* stream receive window: unidirectional streams */
+#define QUIC_MAX_REQUEST_DATA (64u << 10) /* request streams: what h3_server buffers */
+#define QUIC_CID_LIMIT 8                  /* active_connection_id_limit */
 #define QUIC_PACKETS_PER_WRITE 64
 #define QUIC_RETRY_TOKEN_LIFETIME (10 * NGTCP2_SECONDS)
 #define QUIC_TOKEN_LIFETIME (24 * 3600 * NGTCP2_SECONDS) /* NEW_TOKEN */
@@ -45,6 +46,7 @@ struct quic_conn {
     bool dirty;
     bool handshake_done;
     bool in_handshake_count; /* counted in ep->n_handshakes */
+    bool shutting_down;      /* GOAWAY: close once the streams are done */
     bool closing;            /* CONNECTION_CLOSE sent: closing period */
     bool draining;           /* the peer closed: draining period */
     ngtcp2_connection_close_error err;
@@ -70,6 +72,11 @@ ngtcp2_conn *quic_conn_ngtcp2(struct quic_conn *qc)
 struct client *quic_conn_client(struct quic_conn *qc)
 {
     return qc->c;
+}
+
+const char *quic_conn_sni(const struct quic_conn *qc)
+{
+    return qc->hello.sni;
 }
 
 static void mark_dirty(struct quic_conn *qc)
@@ -354,12 +361,6 @@ static int on_remove_connection_id(ngtcp2_conn *conn, const ngtcp2_cid *cid, voi
     return 0;
 }
 
-static void conn_log(void *user, const char *fmt, ...)
-{
-    (void)user;
-    (void)fmt;
-}
-
 static ngtcp2_callbacks callbacks(void)
 {
     ngtcp2_callbacks cb;
@@ -455,7 +456,7 @@ void quic_conn_write(struct quic_conn *qc)
                 h3_server_blocked(qc->h3, id);
                 continue;
             }
-            if (n == NGTCP2_ERR_STREAM_SHUT_WR) {
+            if (n == NGTCP2_ERR_STREAM_SHUT_WR || n == NGTCP2_ERR_STREAM_NOT_FOUND) {
                 h3_server_shut_write(qc->h3, id);
                 continue;
             }
@@ -489,8 +490,14 @@ void quic_conn_drive(struct quic_conn *qc)
 {
     if (qc->h3)
         h3_server_drive(qc->h3);
-    if (!qc->c->dead)
-        quic_conn_write(qc);
+    if (qc->c->dead)
+        return;
+    quic_conn_write(qc);
+    if (qc->shutting_down && qc->h3 && !h3_server_busy(qc->h3) && !qc->closing && !qc->c->dead) {
+        /* GOAWAY sent and every stream done: close (RFC 9114 5.2) */
+        ngtcp2_connection_close_error_set_application_error(&qc->err, NGHTTP3_H3_NO_ERROR, NULL, 0);
+        close_with_error(qc);
+    }
 }
 
 void quic_conn_flush_all(struct quic_endpoint *ep)
@@ -546,14 +553,13 @@ static int check_token(const ngtcp2_pkt_hd *hd, const ngtcp2_path *path, ngtcp2_
     case QUIC_TOKEN_REGULAR:
         return quic_token_verify_regular(hd->token.base, hd->token.len, path->remote.addr,
                                          QUIC_TOKEN_LIFETIME, now) == 0;
-    case QUIC_TOKEN_NONE:
-        break;
+    case QUIC_TOKEN_NONE: break;
     }
     return 0;
 }
 
-static void send_retry(struct quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
-                       const ngtcp2_path *path, ngtcp2_tstamp now)
+static void send_retry(struct quic_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_path *path,
+                       ngtcp2_tstamp now)
 {
     ngtcp2_cid scid;
     if (quic_endpoint_new_cid(ep, &scid, QUIC_SCID_LEN) < 0)
@@ -603,17 +609,17 @@ void quic_conn_accept(struct quic_endpoint *ep, const ngtcp2_path *path, uint8_t
         settings.token = hd.token; /* the address is proven: no amplification limit */
     settings.cc_algo = NGTCP2_CC_ALGO_CUBIC;
     settings.max_window = 4 * QUIC_MAX_DATA;
-    settings.max_stream_window = 4 * QUIC_MAX_STREAM_DATA;
+    /* no auto-tuning of stream windows: a request stream's window is what
+     * h3_server buffers (credit follows what the upstream side takes) */
+    settings.max_stream_window = QUIC_MAX_REQUEST_DATA;
     settings.handshake_timeout = (ngtcp2_duration)TLS_HANDSHAKE_TIMEOUT_MS * NGTCP2_MILLISECONDS;
-    if (log_enabled(LOG_DEBUG) && getenv("RPXY_QUIC_TRACE"))
-        settings.log_printf = conn_log;
 
     ngtcp2_transport_params params;
     ngtcp2_transport_params_default(&params);
     params.initial_max_streams_bidi = cfg->h3.max_concurrent_bidistream;
     params.initial_max_streams_uni = cfg->h3.max_concurrent_unistream;
     params.initial_max_data = QUIC_MAX_DATA;
-    params.initial_max_stream_data_bidi_remote = QUIC_MAX_STREAM_DATA;
+    params.initial_max_stream_data_bidi_remote = QUIC_MAX_REQUEST_DATA;
     params.initial_max_stream_data_uni = QUIC_MAX_STREAM_DATA;
     params.max_idle_timeout = cfg->h3.max_idle_timeout_s * NGTCP2_SECONDS;
     params.active_connection_id_limit = QUIC_CID_LIMIT;
@@ -659,6 +665,7 @@ fail:
 
 void quic_conn_shutdown(struct quic_conn *qc)
 {
+    qc->shutting_down = true;
     if (qc->h3) {
         h3_server_shutdown(qc->h3);
         mark_dirty(qc);

@@ -42,6 +42,9 @@ void quic_conn_shutdown(struct quic_conn *qc);
  * client_close(). */
 void quic_conn_free(struct quic_conn *qc);
 
+/* The SNI of the handshake ("" without one). */
+const char *quic_conn_sni(const struct quic_conn *qc);
+
 /* What the HTTP/3 layer needs of the transport. */
 ngtcp2_conn *quic_conn_ngtcp2(struct quic_conn *qc);
 struct client *quic_conn_client(struct quic_conn *qc);
