@@ -64,7 +64,8 @@ static void free_retired(struct loop *loop, struct loop_deferred *d)
 static void drop_listeners(struct worker *w)
 {
     for (size_t i = 0; i < w->n_listeners; i++)
-        loop_del(w->loop, &w->listeners[i].io);
+        if (!w->listeners[i].stopped)
+            loop_del(w->loop, &w->listeners[i].io);
     if (w->listeners) {
         struct retired_listeners *r = calloc(1, sizeof(*r));
         if (r) {
@@ -74,6 +75,20 @@ static void drop_listeners(struct worker *w)
     }
     w->listeners = NULL;
     w->n_listeners = 0;
+}
+
+/* Draining: no new TCP connections. UDP listeners stay: the QUIC
+ * connections still open send and receive on them (new ones are refused by
+ * the endpoint). */
+static void stop_accepting(struct worker *w)
+{
+    for (size_t i = 0; i < w->n_listeners; i++) {
+        struct worker_listener *l = &w->listeners[i];
+        if (!l->udp && !l->stopped) {
+            loop_del(w->loop, &l->io);
+            l->stopped = true;
+        }
+    }
 }
 
 static void adopt_listeners(struct worker *w, struct lset *ls)
@@ -136,7 +151,7 @@ static void on_wake(struct loop *loop, void *arg)
     }
     if (atomic_load(&g_server.draining) && !w->draining) {
         w->draining = true;
-        drop_listeners(w);
+        stop_accepting(w);
         conn_ops->close_idle_all(w);
     }
     maybe_exit(w);

@@ -47,6 +47,7 @@ struct worker_listener {
     size_t entry; /* index in the lset */
     bool tls;
     bool udp;
+    bool stopped; /* taken out of the loop (draining) */
     unsigned short port;
 };
 

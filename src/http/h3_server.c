@@ -61,8 +61,9 @@ struct h3_stream {
     bool resp_eof;
     bool resp_blocked; /* the data reader said WOULDBLOCK */
     bool replied;      /* a response head was submitted */
-    bool peer_reset;   /* the client reset its sending side */
+    bool cancelled;    /* the client reset its side, or a timeout: REQUEST_CANCELLED */
     bool closed;       /* the QUIC stream is gone */
+    bool stop_reading; /* STOP_SENDING once the response's end is written */
     bool dirty;
 };
 
@@ -165,6 +166,7 @@ static void on_stream_timeout(struct loop *loop, struct loop_timer *t)
     struct h3_conn *h = s->h3;
     struct client *c = h->c;
     log_debug("Connection handling timeout: resetting HTTP/3 stream %lld", (long long)s->id);
+    s->cancelled = true;
     if (s->ex)
         exchange_abort(s->ex, 0, "connection handling timeout"); /* done() resets */
     else if (!s->closed)
@@ -470,13 +472,13 @@ static void fe_done(struct exchange *ex, bool ok)
         /* nothing, or a response broken off: the client must not take it
          * as complete */
         stream_reset(h, s->id,
-                     s->peer_reset ? NGHTTP3_H3_REQUEST_CANCELLED : NGHTTP3_H3_INTERNAL_ERROR);
+                     s->cancelled ? NGHTTP3_H3_REQUEST_CANCELLED : NGHTTP3_H3_INTERNAL_ERROR);
         return;
     }
     /* answered before the request ended: no more body wanted (RFC 9114
-     * 4.1); the response still goes */
+     * 4.1), said once the response has gone to the transport */
     if (!s->req_end)
-        ngtcp2_conn_shutdown_stream_read(h->q, s->id, NGHTTP3_H3_NO_ERROR);
+        s->stop_reading = true;
 }
 
 static void fe_kick(struct exchange *ex)
@@ -791,7 +793,7 @@ int h3_server_reset(struct h3_conn *h, int64_t id)
     struct h3_stream *s = find_stream(h, id);
     if (s && !s->req_end) {
         /* the request broke off: nothing to forward, cancel upstream */
-        s->peer_reset = true;
+        s->cancelled = true;
         if (s->ex)
             exchange_abort(s->ex, 0, NULL);
         else if (!s->closed && !s->replied)
@@ -805,7 +807,7 @@ int h3_server_stop_sending(struct h3_conn *h, int64_t id)
     nghttp3_conn_shutdown_stream_write(h->h3, id);
     struct h3_stream *s = find_stream(h, id);
     if (s) {
-        s->peer_reset = true;
+        s->cancelled = true;
         if (s->ex)
             exchange_abort(s->ex, 0, NULL); /* the response is not wanted */
     }
@@ -827,9 +829,20 @@ ssize_t h3_server_pull(struct h3_conn *h, int64_t *id, int *fin, nghttp3_vec *ve
     return nghttp3_conn_writev_stream(h->h3, id, fin, vec, n);
 }
 
-int h3_server_written(struct h3_conn *h, int64_t id, size_t n)
+int h3_server_written(struct h3_conn *h, int64_t id, size_t n, bool fin)
 {
-    return nghttp3_conn_add_write_offset(h->h3, id, n);
+    int r = nghttp3_conn_add_write_offset(h->h3, id, n);
+    if (r != 0 || !fin)
+        return r;
+    struct h3_stream *s = find_stream(h, id);
+    if (s && s->stop_reading && !s->closed) {
+        /* the whole response is with the transport: now the request body
+         * can be refused (before, the STOP_SENDING made the response
+         * vanish with Debian's ngtcp2 0.12) */
+        s->stop_reading = false;
+        ngtcp2_conn_shutdown_stream_read(h->q, id, NGHTTP3_H3_NO_ERROR);
+    }
+    return 0;
 }
 
 int h3_server_blocked(struct h3_conn *h, int64_t id)

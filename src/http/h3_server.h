@@ -31,7 +31,7 @@ void h3_server_max_streams(struct h3_conn *h, uint64_t max_bidi);
 /* The next stream bytes to send (see nghttp3_conn_writev_stream), and what
  * the transport did with them. */
 ssize_t h3_server_pull(struct h3_conn *h, int64_t *id, int *fin, nghttp3_vec *vec, size_t n);
-int h3_server_written(struct h3_conn *h, int64_t id, size_t n);
+int h3_server_written(struct h3_conn *h, int64_t id, size_t n, bool fin);
 int h3_server_blocked(struct h3_conn *h, int64_t id);
 int h3_server_shut_write(struct h3_conn *h, int64_t id);
 

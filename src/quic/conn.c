@@ -441,6 +441,9 @@ void quic_conn_write(struct quic_conn *qc)
                 return;
             }
         }
+        size_t total = 0;
+        for (ssize_t i = 0; i < nvec; i++)
+            total += vec[i].len;
         uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
         ngtcp2_ssize written = -1;
         ngtcp2_ssize n =
@@ -448,7 +451,8 @@ void quic_conn_write(struct quic_conn *qc)
                                       flags, id, (const ngtcp2_vec *)vec, (size_t)nvec, ts);
         if (n < 0) {
             if (n == NGTCP2_ERR_WRITE_MORE) {
-                if (h3_server_written(qc->h3, id, (size_t)written) != 0)
+                if (h3_server_written(qc->h3, id, (size_t)written,
+                                      fin && (size_t)written == total) != 0)
                     break;
                 continue;
             }
@@ -464,7 +468,7 @@ void quic_conn_write(struct quic_conn *qc)
             return;
         }
         if (written >= 0 && qc->h3)
-            h3_server_written(qc->h3, id, (size_t)written);
+            h3_server_written(qc->h3, id, (size_t)written, fin && (size_t)written == total);
         if (n == 0)
             break;
         packets++;

@@ -32,6 +32,13 @@ tls = {{ tls_cert_path = "{crt}", tls_cert_key_path = "{key}" }}
 """
 
 
+def gtlsclient_start(port, *uris, args=()):
+    """gtlsclient in the background; communicate() gives its output."""
+    cmd = [GTLSCLIENT, "--exit-on-all-streams-close", "--timeout=5s", *args,
+           "127.0.0.1", str(port), *(uris or (f"https://localhost:{port}/",))]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 def gtlsclient(port, *uris, args=(), timeout=20):
     """Runs gtlsclient against 127.0.0.1:port (SNI "localhost"); returns
     (exit code, its output: debug lines, then the HTTP dumps)."""
