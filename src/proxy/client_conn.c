@@ -143,8 +143,7 @@ void client_close(struct client *c)
     buf_release(&c->in);
     buf_release(&c->out);
     client_tls_free(c);
-    if (c->ip_slot)
-        server_ip_release(&c->peer_ip, c->ip_limit);
+    client_release_ip_slot(c);
     if (c->counted)
         atomic_fetch_sub(&g_server.clients, 1);
     if (c->prev)
@@ -225,6 +224,13 @@ bool client_take_ip_slot(struct client *c, uint32_t limit)
     c->ip_slot = true;
     c->ip_limit = limit;
     return true;
+}
+
+void client_release_ip_slot(struct client *c)
+{
+    if (c->ip_slot)
+        server_ip_release(&c->peer_ip, c->ip_limit);
+    c->ip_slot = false;
 }
 
 void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t local_port,

@@ -89,6 +89,10 @@ struct client *client_new_quic(struct worker *w, const struct sockaddr *peer, st
  * false when the peer has too many. */
 bool client_take_ip_slot(struct client *c, uint32_t limit);
 
+/* Gives the slot back before the connection is freed (a QUIC connection
+ * in its closing or draining period no longer counts). */
+void client_release_ip_slot(struct client *c);
+
 /* Drives a connection after any change (I/O readiness, exchange progress)
  * and sends what that produced. */
 void client_drive(struct client *c);

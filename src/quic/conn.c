@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,6 +57,8 @@ struct quic_conn {
 };
 
 static _Thread_local struct quic_conn *dirty_head;
+/* QUIC connections of every worker: [experimental.h3] max_concurrent_connections */
+static atomic_long quic_conns;
 
 static ngtcp2_tstamp now_ns(void)
 {
@@ -112,6 +115,7 @@ static void on_close_timer(struct loop *loop, struct loop_timer *t)
  * packets, then goes. */
 static void linger_then_end(struct quic_conn *qc)
 {
+    client_release_ip_slot(qc->c);
     uint64_t ms = ngtcp2_conn_get_pto(qc->conn) * 3 / NGTCP2_MILLISECONDS;
     loop_timer_set(qc->c->w->loop, &qc->timer, ms ? ms : 1, on_close_timer);
 }
@@ -269,7 +273,10 @@ static int on_handshake_completed(ngtcp2_conn *conn, void *user)
     sni_table_unref(qc->table);
     qc->table = NULL;
     if (!admit_after_handshake(qc)) {
-        ngtcp2_connection_close_error_set_application_error(&qc->err, NGHTTP3_H3_NO_ERROR, NULL, 0);
+        /* a transport error: ngtcp2 0.12 asserts on an application close
+         * written this early */
+        ngtcp2_connection_close_error_set_transport_error(&qc->err, NGTCP2_CONNECTION_REFUSED, NULL,
+                                                          0);
         return NGTCP2_ERR_CALLBACK_FAILURE;
     }
     /* a token for the next connection: it skips the Retry under load */
@@ -584,7 +591,9 @@ void quic_conn_accept(struct quic_endpoint *ep, const ngtcp2_path *path, uint8_t
     const struct cfg *cfg = w->rt ? w->rt->cfg : NULL;
     if (!cfg || w->draining || !w->tls)
         return;
-    if (cfg->h3.max_concurrent_connections && ep->n_conns >= cfg->h3.max_concurrent_connections)
+    if (cfg->h3.max_concurrent_connections &&
+        atomic_load_explicit(&quic_conns, memory_order_relaxed) >=
+            (long)cfg->h3.max_concurrent_connections)
         return; /* the client retries later */
     ngtcp2_tstamp now = now_ns();
     ngtcp2_cid odcid;
@@ -644,6 +653,7 @@ void quic_conn_accept(struct quic_endpoint *ep, const ngtcp2_path *path, uint8_t
                                &params, NULL, qc) != 0)
         goto fail;
     ep->n_conns++;
+    atomic_fetch_add_explicit(&quic_conns, 1, memory_order_relaxed);
 
     sni_table_ref(w->tls);
     qc->table = w->tls;
@@ -721,8 +731,10 @@ void quic_conn_free(struct quic_conn *qc)
             *p = qc->next_dirty;
     }
     handshake_uncount(qc);
-    if (qc->conn)
+    if (qc->conn) {
         ep->n_conns--;
+        atomic_fetch_sub_explicit(&quic_conns, 1, memory_order_relaxed);
+    }
     loop_timer_cancel(qc->c->w->loop, &qc->timer);
     forget_ids(qc);
     if (qc->tls)

@@ -153,3 +153,42 @@ def test_request_body_limit(tmp_path, start_proxy):
     assert statuses(out) == [413], out[-2000:]
     assert not be.requests
     be.stop()
+
+
+def test_per_ip_limit_counts_connections_after_the_handshake(tmp_path, start_proxy):
+    """SPEC 9.6: max_clients_per_ip = 1. While one QUIC connection is open,
+    a second one from the same address completes its handshake and is then
+    closed without serving its request."""
+    be = EchoBackend()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be,
+                                     extra="max_clients_per_ip = 1\nworker_threads = 1"))
+    time.sleep(0.3)
+    first = h3util.gtlsclient_start(p.tls_port, f"https://localhost:{p.tls_port}/slow?s=1.5",
+                                    args=["--no-quic-dump"])
+    time.sleep(0.5)
+    rc, out = h3util.gtlsclient(p.tls_port, f"https://localhost:{p.tls_port}/second",
+                                args=["--no-quic-dump"])
+    assert "QUIC handshake has completed" in out, out[-2000:]
+    assert statuses(out) == [], out[-2000:]
+    out1, _ = first.communicate(timeout=15)
+    assert statuses(out1) == [200], out1[-2000:]
+    # the slot is free again
+    rc, out = h3util.gtlsclient(p.tls_port, f"https://localhost:{p.tls_port}/third",
+                                args=["--no-quic-dump"])
+    assert statuses(out) == [200], out[-2000:]
+    assert [path for _, path, _, _ in be.requests] == ["/slow?s=1.5", "/third"]
+    be.stop()
+
+
+def test_max_concurrent_connections(tmp_path, start_proxy):
+    be = EchoBackend()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be,
+                                     h3="max_concurrent_connections = 1"))
+    first = h3util.gtlsclient_start(p.tls_port, f"https://localhost:{p.tls_port}/slow?s=1.5",
+                                    args=["--no-quic-dump"])
+    time.sleep(0.5)
+    rc, out = h3util.gtlsclient(p.tls_port, args=["--no-quic-dump", "--handshake-timeout=700ms"])
+    assert "QUIC handshake has completed" not in out, out[-2000:]
+    out1, _ = first.communicate(timeout=15)
+    assert statuses(out1) == [200], out1[-2000:]
+    be.stop()
