@@ -93,3 +93,49 @@ def test_sni_and_authority_must_agree(tmp_path, start_proxy):
     assert "alt-svc" not in out.split("QUIC handshake has completed")[-1]
     assert not be.requests
     be.stop()
+
+
+def h3_to_h2_config(pki, be, tls):
+    """localhost on HTTP/3 in front of an HTTP/2 backend (python3-h2)."""
+    crt, key = pki["localhost"]
+    loc = f"localhost:{be.port}" if tls else f"127.0.0.1:{be.port}"
+    options = "" if tls else 'upstream_options = ["force_http2_upstream"]'
+    return f"""
+listen_port = {{port}}
+listen_port_tls = {{tls_port}}
+listen_address_v4 = "127.0.0.1"
+[apps.local]
+server_name = "localhost"
+tls = {{ tls_cert_path = "{crt}", tls_cert_key_path = "{key}" }}
+[[apps.local.reverse_proxy]]
+upstream = [{{ location = "{loc}", tls = {str(tls).lower()} }}]
+{options}
+[experimental.h3]
+"""
+
+
+def test_http3_to_a_tls_upstream_goes_over_h2_with_trailers(tmp_path, start_proxy):
+    """SPEC 9.4: towards an https upstream, h3 becomes h2 (ALPN); the
+    upstream's trailers reach the HTTP/3 client."""
+    import certs
+    from grpc_backend import H2Backend, h2_tls_context
+    up_dir = tmp_path / "upstream"
+    up_dir.mkdir()
+    ca = certs.make_ca("upstream CA")
+    ca_path = certs.write_ca(ca, str(up_dir))
+    crt, key = certs.make_leaf(ca, ["localhost"]).write(str(up_dir), "localhost")
+    be = H2Backend(tls_context=h2_tls_context(crt, key, alpn=("h2", "http/1.1")))
+    p = start_proxy(h3_to_h2_config(h3util.make_pki(tmp_path), be, tls=True),
+                    env={"SSL_CERT_FILE": ca_path})
+    rc, out = h3util.gtlsclient(p.tls_port, f"https://localhost:{p.tls_port}/over-h2",
+                                args=["--no-quic-dump"])
+    assert statuses(out) == [200], out[-1500:]
+    info = json.loads(bytes(bodies(out)[0]))
+    assert info["alpn"] == "h2", info
+    assert dict(map(tuple, info["headers"]))[":path"] == "/over-h2"
+    rc, out = h3util.gtlsclient(p.tls_port, f"https://localhost:{p.tls_port}/trailers",
+                                args=["--no-quic-dump"])
+    assert statuses(out) == [200], out[-3000:]
+    assert bytes(bodies(out)[0]) == b"hello world"
+    assert "[x-trailer-a: 1]" in out and "[x-trailer-b: two]" in out, out[-3000:]
+    be.stop()
