@@ -8,17 +8,24 @@ import socket
 import struct
 
 import h3util
+import quic_initial as qi
 from backends import EchoBackend as Backend
 
 
-def udp_exchange(port, data, timeout=2.0):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+def udp_exchange(port, data, timeout=2.0, sock=None):
+    """Sends one datagram and returns the first answer, or None; from sock
+    when given (the same client port), else from a new socket."""
+    s = sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
         s.settimeout(timeout)
         s.sendto(data, ("127.0.0.1", port))
         try:
             return s.recv(65536)
         except socket.timeout:
             return None
+    finally:
+        if sock is None:
+            s.close()
 
 
 def test_handshake_completes_with_gtlsclient(tmp_path, start_proxy):
@@ -117,4 +124,68 @@ def test_garbage_datagrams_change_nothing(tmp_path, start_proxy):
     rc, out = h3util.gtlsclient(p.tls_port, args=["--no-http-dump"])
     assert "QUIC handshake has been confirmed" in out, out[-3000:]
     assert p.proc.poll() is None
+    be.stop()
+
+
+def retry_token(retry, scid):
+    """(token, the Retry's SCID) of a Retry sent to scid."""
+    assert retry[0] & 0xf0 == 0xf0, hex(retry[0])  # long header, type Retry
+    assert retry[1:5] == b"\0\0\0\1"
+    assert retry[5] == 8 and retry[6:14] == scid  # to the client's SCID
+    n = retry[14]
+    return retry[15 + n:-16], retry[15:15 + n]  # the token ends before the integrity tag
+
+
+GARBAGE_HELLO = qi.crypto_frame(b"\x01\x00\x00\x04abcd")  # a ClientHello too short to parse
+
+
+def test_garbage_client_hello_gets_crypto_error(tmp_path, start_proxy):
+    """A protected Initial whose CRYPTO data is no ClientHello: CONNECTION_CLOSE
+    with CRYPTO_ERROR + decode_error (0x100 + 50), in a server Initial."""
+    be = Backend()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be))
+    dcid, scid = qi.new_ids()
+    answer = udp_exchange(p.tls_port, qi.client_initial(dcid, scid, GARBAGE_HELLO))
+    assert answer is not None
+    assert qi.connection_close_code(qi.server_initial_frames(answer, dcid)) == 0x132
+    be.stop()
+
+
+def test_tokens_in_initials(tmp_path, start_proxy):
+    """retry_above_handshakes = 0. No token: a Retry with a token. That token
+    on a new Initial (DCID = the Retry's SCID) is accepted: the server goes
+    on to read the CRYPTO data (and refuses it: CRYPTO_ERROR). A forged
+    Retry token, or the real one altered, is dropped (no answer at all). An
+    unknown token kind counts as none: another Retry."""
+    be = Backend()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be,
+                                     h3="retry_above_handshakes = 0"))
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # a Retry token binds the port
+    dcid, scid = qi.new_ids()
+    retry = udp_exchange(p.tls_port, qi.client_initial(dcid, scid, GARBAGE_HELLO), sock=client)
+    assert retry is not None, "no Retry"
+    token, retry_scid = retry_token(retry, scid)
+    assert token[0] == 0xb6 and len(token) > 16, token.hex()
+    # first what must be dropped (no answer at all): a forged Retry token,
+    # the real one altered, the real one from another port
+    forged = bytes([0xb6]) + os.urandom(len(token) - 1)
+    assert udp_exchange(p.tls_port, qi.client_initial(retry_scid, scid, GARBAGE_HELLO,
+                                                      token=forged), 0.5, client) is None
+    bad = bytearray(token)
+    bad[-1] ^= 1
+    assert udp_exchange(p.tls_port, qi.client_initial(retry_scid, scid, GARBAGE_HELLO,
+                                                      token=bytes(bad)), 0.5, client) is None
+    assert udp_exchange(p.tls_port, qi.client_initial(retry_scid, scid, GARBAGE_HELLO,
+                                                      token=token), timeout=0.5) is None
+    # then the real one, from the client's port: accepted
+    answer = udp_exchange(p.tls_port,
+                          qi.client_initial(retry_scid, scid, GARBAGE_HELLO, token=token),
+                          sock=client)
+    assert answer is not None, "the Retry token was not accepted"
+    assert qi.connection_close_code(qi.server_initial_frames(answer, retry_scid)) == 0x132
+    client.close()
+    dcid2, scid2 = qi.new_ids()
+    again = udp_exchange(p.tls_port, qi.client_initial(dcid2, scid2, GARBAGE_HELLO,
+                                                       token=b"\x01" + os.urandom(20)))
+    assert again is not None and retry_token(again, scid2)[0][0] == 0xb6
     be.stop()
