@@ -189,3 +189,35 @@ def test_tokens_in_initials(tmp_path, start_proxy):
                                                        token=b"\x01" + os.urandom(20)))
     assert again is not None and retry_token(again, scid2)[0][0] == 0xb6
     be.stop()
+
+
+def client_hello(sni=None):
+    """A TLS 1.3 ClientHello structure (no usable key share: the server
+    decides on the SNI before it looks at those)."""
+    ext = struct.pack(">HHBH", 43, 3, 2, 0x0304)  # supported_versions: TLS 1.3
+    if sni is not None:
+        name = sni.encode()
+        entry = b"\0" + struct.pack(">H", len(name)) + name
+        ext += struct.pack(">HH", 0, len(entry) + 2) + struct.pack(">H", len(entry)) + entry
+    body = (b"\x03\x03" + os.urandom(32) + b"\0" + struct.pack(">H", 2) + b"\x13\x01"
+            + b"\x01\x00" + struct.pack(">H", len(ext)) + ext)
+    return b"\x01" + struct.pack(">I", len(body))[1:] + body
+
+
+def test_no_sni_is_dropped_with_rpxys_warning(tmp_path, start_proxy):
+    """SPEC 9.2: a QUIC connection without SNI is dropped, WARN `HTTP/3 no
+    SNI is given`; an unknown name is an INFO handshake failure."""
+    be = Backend()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be))
+    dcid, scid = qi.new_ids()
+    answer = udp_exchange(p.tls_port, qi.client_initial(dcid, scid,
+                                                        qi.crypto_frame(client_hello())))
+    assert answer is not None
+    code = qi.connection_close_code(qi.server_initial_frames(answer, dcid))
+    assert code is not None and code >= 0x100, code  # a CRYPTO_ERROR
+    p.wait_log(r"WARN HTTP/3 no SNI is given")
+    dcid, scid = qi.new_ids()
+    udp_exchange(p.tls_port, qi.client_initial(dcid, scid,
+                                               qi.crypto_frame(client_hello("nobody.test"))))
+    p.wait_log(r'INFO HTTP/3 handshake failed sni="nobody\.test" failure="unknown_sni"')
+    be.stop()
