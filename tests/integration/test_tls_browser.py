@@ -5,10 +5,7 @@ clients (our pq-client restricted to X25519, Debian's openssl s_client
 without our provider) still get X25519 or P-256."""
 import html
 import json
-import os
 import re
-import shutil
-import signal
 import subprocess
 import time
 import uuid
@@ -16,9 +13,9 @@ import uuid
 import pytest
 
 import tls_app
+from browser import chromium_dump_dom, nss_home
 from conftest import BUILD
 
-CHROMIUM = "/usr/bin/chromium"
 HANDSHAKE = r'DEBUG TLS handshake done peer=127\.0\.0\.1:\d+ sni="a\.test" version=(\S+) ' \
             r'cipher=\S+ group=(\S+) alpn=(\S+) resumed=\S+ mtls=\S+$'
 
@@ -26,90 +23,6 @@ HANDSHAKE = r'DEBUG TLS handshake done peer=127\.0\.0\.1:\d+ sni="a\.test" versi
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     return tls_app.make_pki(tmp_path_factory.mktemp("pki"))
-
-
-def nss_home(tmp_path, ca):
-    """A HOME whose NSS database (~/.pki/nssdb, which Chromium on Linux reads
-    for locally trusted roots) trusts CA for TLS servers."""
-    assert shutil.which("certutil"), "libnss3-tools is installed by scripts/install-deps.sh"
-    home = tmp_path / "home"
-    db = home / ".pki" / "nssdb"
-    db.mkdir(parents=True)
-    for args in (["-N", "--empty-password"], ["-A", "-t", "C,,", "-n", "rpxy test CA", "-i", ca]):
-        subprocess.run(["certutil", "-d", f"sql:{db}", *args], check=True, capture_output=True,
-                       timeout=30)
-    return home
-
-
-def chromium_pids(sid, marker):
-    """Live (not zombie) processes in session SID or with MARKER in their
-    command line (crashpad handlers call setsid(); their --database is
-    under our per-run XDG_CONFIG_HOME)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()  # state ppid pgrp session ...
-        if fields[0] != "Z" and (int(fields[3]) == sid or marker.encode() in cmdline):
-            pids.append(int(entry))
-    return pids
-
-
-def chromium_dump_dom(url, tmp_path, home, timeout=30):
-    """Runs headless Chromium on URL in a session of its own; returns the
-    serialized DOM (stdout). Every process of that session is killed
-    afterwards, whatever happened."""
-    assert os.access(CHROMIUM, os.X_OK), "chromium is installed by scripts/install-deps.sh"
-    profile = tmp_path / f"chromium-{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(profile / "config"),
-               XDG_CACHE_HOME=str(profile / "cache"))
-    args = [CHROMIUM, "--headless",
-            # as root (and in most containers) Chromium's sandbox cannot start; the only
-            # page loaded is our own echo backend's
-            "--no-sandbox",
-            "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--no-default-browser-check", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-extensions",
-            f"--user-data-dir={profile}",
-            "--host-resolver-rules=MAP a.test 127.0.0.1",
-            "--dump-dom", url]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, start_new_session=True)
-
-    def kill_all():
-        deadline = time.monotonic() + 10
-        while True:
-            pids = chromium_pids(proc.pid, str(profile))
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            if not pids:
-                return
-            assert time.monotonic() < deadline, f"chromium processes left: {pids}"
-            time.sleep(0.1)
-
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_all()
-        out, err = proc.communicate(timeout=10)
-        err += f"\nchromium did not finish in {timeout}s"
-    finally:
-        kill_all()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
-    return out, err
 
 
 def handshakes(p, n, timeout=10):
