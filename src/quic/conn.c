@@ -21,6 +21,7 @@
 #include "quic/token.h"
 #include "quic/endpoint.h"
 #include "quic/tls_bridge.h"
+#include "tls/group_name.h"
 #include "tls/server.h"
 #include "tls/sni_table.h"
 
@@ -150,10 +151,28 @@ static void close_with_error(struct quic_conn *qc)
     linger_then_end(qc);
 }
 
+/* The client closed during the handshake: with a TLS alert (it refused our
+ * certificate, say) that is the audit line of SPEC 8.5, as for TCP. */
+static void peer_closed_handshake(struct quic_conn *qc)
+{
+    ngtcp2_connection_close_error ce;
+    ngtcp2_conn_get_connection_close_error(qc->conn, &ce);
+    if (ce.type != NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT ||
+        ce.error_code < NGTCP2_CRYPTO_ERROR || ce.error_code > NGTCP2_CRYPTO_ERROR + 0xff ||
+        !log_enabled(LOG_WARN))
+        return;
+    log_warn("HTTP/3 handshake failed sni=\"%s\" failure=\"handshake\" reason=alert %u from the "
+             "client",
+             qc->hello.sni[0] ? qc->hello.sni : "-",
+             (unsigned)(ce.error_code - NGTCP2_CRYPTO_ERROR));
+}
+
 /* Turns an ngtcp2 error into the connection's end. */
 static void fail(struct quic_conn *qc, int rv)
 {
     if (rv == NGTCP2_ERR_DRAINING) {
+        if (!qc->handshake_done)
+            peer_closed_handshake(qc);
         qc->draining = true;
         linger_then_end(qc);
         return;
@@ -265,9 +284,22 @@ static bool admit_after_handshake(struct quic_conn *qc)
     return true;
 }
 
+/* What was negotiated, for the debug log (as TCP's "TLS handshake done"). */
+static void log_done(struct quic_conn *qc)
+{
+    if (!log_enabled(LOG_DEBUG))
+        return;
+    char group[64];
+    tls_group_name(qc->ssl, group, sizeof(group));
+    log_debug("HTTP/3 handshake done sni=\"%s\" cipher=%s group=%s resumed=%s mtls=%s",
+              qc->hello.sni, SSL_get_cipher_name(qc->ssl), group,
+              SSL_session_reused(qc->ssl) ? "true" : "false", qc->hello.mtls ? "true" : "false");
+}
+
 static int on_handshake_completed(ngtcp2_conn *conn, void *user)
 {
     struct quic_conn *qc = user;
+    log_done(qc);
     qc->handshake_done = true;
     handshake_uncount(qc);
     sni_table_unref(qc->table);

@@ -191,9 +191,8 @@ def test_chromium_gets_page_over_h3_with_x25519mlkem768(page_backend, start_prox
 
     # Without the pin, Chromium refuses the proxy's certificate in the QUIC
     # handshake (it closes the connection with the TLS alert
-    # certificate_unknown) and, forced onto QUIC, gets no page at all. (The
-    # proxy logs nothing: an alert from the client, in a CONNECTION_CLOSE,
-    # has no audit line for QUIC.)
+    # certificate_unknown) and, forced onto QUIC, gets no page at all; the
+    # proxy audits the alert.
     dom, err, netlog = chromium_over_quic(url, tmp_path, port)
     assert '<p id="proto">' not in dom, dom
     assert not page_backend.requests, page_backend.requests
@@ -204,6 +203,9 @@ def test_chromium_gets_page_over_h3_with_x25519mlkem768(page_backend, start_prox
     closes = [ps for n, ps in events if n == "QUIC_SESSION_CONNECTION_CLOSE_FRAME_SENT"]
     assert [c["quic_wire_error"] for c in closes] == [CRYPTO_ERROR + CERTIFICATE_UNKNOWN], closes
     assert "HTTP/3.0" not in p.log()
+    # the proxy audits the client's alert, as it does for TCP (SPEC 8.5)
+    p.wait_log(r'WARN HTTP/3 handshake failed sni="a\.test" failure="handshake" '
+               r"reason=alert 46 from the client")
 
     dom, err, netlog = chromium_over_quic(url, tmp_path, port, pin=spki_pin(pki["a.test"][0]))
     # (a) the page, as the browser ran it: its document came over h3
@@ -224,6 +226,8 @@ def test_chromium_gets_page_over_h3_with_x25519mlkem768(page_backend, start_prox
     p.wait_log(rf"a\.test:{port} <- 127\.0\.0\.1:\d+ -- "
                rf"GET /page\?token={token} HTTP/3\.0 -- 200 OK")
     assert "TLS handshake" not in p.log(), p.log()
+    # and its own account of the QUIC handshake names the hybrid group
+    p.wait_log(r'DEBUG HTTP/3 handshake done sni="a\.test" cipher=\S+ group=X25519MLKEM768 ')
 
     # (d) Chromium's net log: one QUIC session to a.test:port whose
     # handshake completed and verified a.test, and which carried the request
