@@ -25,7 +25,7 @@ struct acme_domain {
     char *name;
     bool http01;
     char path[4096];
-    time_t due; /* next order, Unix seconds */
+    int64_t due_ms; /* next order, Unix milliseconds */
     unsigned failures;
 };
 
@@ -179,12 +179,21 @@ static void format_time(time_t t, char *out, size_t cap)
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Sleeps until the Unix time `until` or a stop. Returns false when stopped. */
-static bool wait_until(struct acme_manager *m, time_t until)
+static int64_t now_ms(void)
 {
-    struct timespec ts = { .tv_sec = until, .tv_nsec = 0 };
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps until the Unix time `until_ms` or a stop. Returns false when
+ * stopped. */
+static bool wait_until(struct acme_manager *m, int64_t until_ms)
+{
+    struct timespec ts = { .tv_sec = (time_t)(until_ms / 1000),
+                           .tv_nsec = (long)(until_ms % 1000) * 1000000L };
     pthread_mutex_lock(&m->mu);
-    while (!atomic_load(&m->stop) && time(NULL) < until)
+    while (!atomic_load(&m->stop) && now_ms() < until_ms)
         if (pthread_cond_timedwait(&m->cv, &m->mu, &ts) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&m->mu);
@@ -194,9 +203,10 @@ static bool wait_until(struct acme_manager *m, time_t until)
 static void schedule_renewal(struct acme_domain *d, X509 *leaf)
 {
     char at[32];
-    d->due = acme_renew_at(leaf);
+    time_t renew = acme_renew_at(leaf);
+    d->due_ms = (int64_t)renew * 1000;
     d->failures = 0;
-    format_time(d->due, at, sizeof(at));
+    format_time(renew, at, sizeof(at));
     log_info("rpxy ACME event: RenewalScheduled domain=\"%s\" at=%s", d->name, at);
 }
 
@@ -218,7 +228,7 @@ static void order_one(struct acme_manager *m, struct acme_client *c, struct acme
     if (rc < 0) {
         d->failures++;
         uint32_t wait = acme_backoff_s(d->failures);
-        d->due = time(NULL) + wait;
+        d->due_ms = now_ms() + (int64_t)wait * 1000;
         log_error("rpxy ACME error: order for \"%s\" failed: %s (attempt %u, retrying in %u s)",
                   d->name, err, d->failures, wait);
         return;
@@ -229,7 +239,7 @@ static void order_one(struct acme_manager *m, struct acme_client *c, struct acme
     X509 *leaf = cached_leaf(d->path, d->name, err, sizeof(err));
     if (!leaf) {
         d->failures++;
-        d->due = time(NULL) + acme_backoff_s(d->failures);
+        d->due_ms = now_ms() + (int64_t)acme_backoff_s(d->failures) * 1000;
         log_error("rpxy ACME error: the stored certificate for \"%s\" cannot be read back: %s",
                   d->name, err);
         return;
@@ -254,7 +264,7 @@ static void *run(void *arg)
                 log_error("rpxy ACME error: the cached certificate for \"%s\" (%s) is unusable: "
                           "%s; ordering a new one",
                           d->name, d->path, err);
-            d->due = 0;
+            d->due_ms = 0;
         }
     }
     struct acme_client client;
@@ -265,10 +275,10 @@ static void *run(void *arg)
     while (!atomic_load(&m->stop)) {
         struct acme_domain *next = &m->domains[0];
         for (size_t i = 1; i < m->n; i++)
-            if (m->domains[i].due < next->due)
+            if (m->domains[i].due_ms < next->due_ms)
                 next = &m->domains[i];
-        if (next->due > time(NULL)) {
-            wait_until(m, next->due);
+        if (next->due_ms > now_ms()) {
+            wait_until(m, next->due_ms);
             continue;
         }
         order_one(m, &client, next);

@@ -257,3 +257,36 @@ def test_unwritable_domain_directory_exits_1(tmp_path, write_config):
     assert r.returncode == 1
     assert f"Cannot write certificates for domain 'a.example' to '{reg}': " in \
         r.stdout + r.stderr
+
+
+def test_reload_switches_between_files_and_acme(tmp_path, pebble, start_proxy):
+    """An app moved from certificate files to `acme = true` by a reload gets
+    an ACME certificate; moved back, it serves its files again."""
+    from certs import make_ca, make_leaf, write_ca
+    tls_port = free_port()
+    pb = pebble(tls_port)
+    ca = make_ca("file CA")
+    crt, key = make_leaf(ca, names=("a.example",)).write(str(tmp_path), "a")
+    file_ca = write_ca(ca, str(tmp_path), "file-ca.pem")
+    acme = acme_config(pb.dir_url, tmp_path / "reg", tls_port, names=("a.example",))
+    files = acme.replace("acme = true",
+                         f'tls_cert_path = "{crt}", tls_cert_key_path = "{key}"')
+    p = start_proxy(files, env=pb.env)
+    ok, _, out = served_cert(tls_port, "a.example", file_ca)
+    assert ok, out
+    assert "OrderStart" not in p.log()
+    p.path.write_text(acme.replace("{port}", str(p.port)))
+    p.wait_log(r'DeployedNewCert domain="a.example"', timeout=20)
+    root = pb.root_pem()
+    deadline = time.monotonic() + 5
+    while not served_cert(tls_port, "a.example", root)[0] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ok, _, out = served_cert(tls_port, "a.example", root)
+    assert ok, out
+    p.path.write_text(files.replace("{port}", str(p.port)))
+    p.wait_log(r"Configuration updated\.(.|\n)*Configuration updated\.")
+    deadline = time.monotonic() + 5
+    while not served_cert(tls_port, "a.example", file_ca)[0] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ok, _, out = served_cert(tls_port, "a.example", file_ca)
+    assert ok, out
