@@ -64,6 +64,27 @@ def served_cert(tls_port, name, root):
     return "Verify return code: 0 (ok)" in r.stdout, m.group(0) if m else None, r.stdout
 
 
+def wait_served(tls_port, name, root, timeout=5):
+    """served_cert() once it verifies against root (or the last try)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = served_cert(tls_port, name, root)
+        if got[0] or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def issued_once(tmp_path, pebble, start_proxy):
+    """pebble and a proxy that obtained a certificate for a.example."""
+    tls_port = free_port()
+    pb = pebble(tls_port)
+    registry = tmp_path / "reg"
+    config = acme_config(pb.dir_url, registry, tls_port, names=("a.example",))
+    p = start_proxy(config, env=pb.env)
+    p.wait_log(r'DeployedNewCert domain="a.example"', timeout=20)
+    return tls_port, pb, registry, config, p
+
+
 def serial_of(pem):
     r = subprocess.run(["openssl", "x509", "-noout", "-serial"], input=pem,
                        capture_output=True, text=True)
@@ -117,12 +138,7 @@ def test_issues_for_two_domains_and_serves_them(tmp_path, pebble, start_proxy):
 def test_restart_reuses_account_and_certificate(tmp_path, pebble, start_proxy):
     """A second start finds the account key and the certificate in the
     registry: the cached certificate is deployed, no new order is made."""
-    tls_port = free_port()
-    pb = pebble(tls_port)
-    registry = tmp_path / "reg"
-    config = acme_config(pb.dir_url, registry, tls_port, names=("a.example",))
-    p = start_proxy(config, env=pb.env)
-    p.wait_log(r'DeployedNewCert domain="a.example"', timeout=20)
+    tls_port, pb, registry, config, p = issued_once(tmp_path, pebble, start_proxy)
     root = pb.root_pem()
     ok, first, out = served_cert(tls_port, "a.example", root)
     assert ok, out
@@ -278,15 +294,23 @@ def test_reload_switches_between_files_and_acme(tmp_path, pebble, start_proxy):
     p.path.write_text(acme.replace("{port}", str(p.port)))
     p.wait_log(r'DeployedNewCert domain="a.example"', timeout=20)
     root = pb.root_pem()
-    deadline = time.monotonic() + 5
-    while not served_cert(tls_port, "a.example", root)[0] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    ok, _, out = served_cert(tls_port, "a.example", root)
+    ok, _, out = wait_served(tls_port, "a.example", root)
     assert ok, out
     p.path.write_text(files.replace("{port}", str(p.port)))
     p.wait_log(r"Configuration updated\.(.|\n)*Configuration updated\.")
-    deadline = time.monotonic() + 5
-    while not served_cert(tls_port, "a.example", file_ca)[0] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    ok, _, out = served_cert(tls_port, "a.example", file_ca)
+    ok, _, out = wait_served(tls_port, "a.example", file_ca)
+    assert ok, out
+
+
+def test_corrupted_cached_certificate_is_replaced(tmp_path, pebble, start_proxy):
+    """A damaged registry file is an `rpxy ACME error:` line at start and a
+    new certificate is ordered, stored and served."""
+    tls_port, pb, registry, config, p = issued_once(tmp_path, pebble, start_proxy)
+    assert p.stop() == 0
+    (cert,) = (registry / "a.example").glob("cached_cert_*")
+    cert.write_text(cert.read_text()[:300])  # cut inside the key
+    p2 = start_proxy(config, env=pb.env)
+    p2.wait_log(r'rpxy ACME error: the cached certificate for "a\.example" .* is unusable')
+    p2.wait_log(r'DeployedNewCert domain="a.example"', timeout=20)
+    ok, _, out = wait_served(tls_port, "a.example", pb.root_pem())
     assert ok, out
