@@ -10,7 +10,7 @@
 #   make docs         regenerate docs/config.md from the config key table
 
 FLAVOR ?= release
-PKGS   := openssl libnghttp2 libngtcp2 libnghttp3
+PKGS   := openssl libnghttp2 libngtcp2 libnghttp3 libcurl jansson
 
 ifeq ($(FLAVOR),release)
   B       := build

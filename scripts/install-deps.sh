@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
   # build
   build-essential pkg-config libssl-dev libnghttp2-dev libngtcp2-dev libnghttp3-dev
+  # ACME client: HTTP and JSON
+  libcurl4-openssl-dev libjansson-dev
   # sanitizers and fuzzers (clang's runtime carries libFuzzer, ASan, UBSan)
   clang llvm libclang-rt-14-dev
   # tests: Debian's python3 with pytest, and real clients
@@ -14,6 +16,8 @@ packages=(
   ca-certificates nghttp2-client openssl
   # HTTP/2 and gRPC tests: frame-level client, HTTP/2 client library, gRPC server and client
   python3-h2 python3-httpx python3-grpcio
+  # ACME tests: a real ACME server (pebble; the package carries pebble-challtestsrv too)
+  pebble
   # HTTP/3 tests: ngtcp2's client (gtlsclient)
   ngtcp2-client
   # TLS end-to-end tests: Chromium (offers X25519MLKEM768), certutil for its trust store, testssl.sh

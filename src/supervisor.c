@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme/manager.h"
+#include "acme/registry.h"
 #include "config/config.h"
 #include "core/listeners.h"
 #include "core/server.h"
@@ -86,9 +88,8 @@ static void log_startup(const struct cfg *c)
     if (c->proxy_protocol.enabled)
         log_warn("[experimental.tcp_recv_proxy_protocol] is not implemented by this build yet: "
                  "connections are served without reading a PROXY header");
-    if (c->acme.enabled)
-        log_warn("[experimental.acme] is not implemented by this build yet: no certificates "
-                 "are obtained");
+    if (c->acme.enabled && !acme_in_use(c))
+        log_info("[experimental.acme] is set but no app has tls.acme = true");
     if (c->ignore_sni_consistency)
         log_info("Ignore consistency between TLS SNI and Host header (or Request line). Note it "
                  "violates RFC.");
@@ -167,11 +168,17 @@ static void reload(struct watched *wf, bool forced)
         cfg_free(cfg);
         return;
     }
+    char errbuf[1024];
     struct runtime *rt = runtime_build(cfg);
     if (!rt) {
         lset_unref(ls);
         log_error("rpxy failed to be ready. Configuration does not updated: out of memory");
         return;
+    }
+    if (acme_in_use(rt->cfg) && acme_registry_check(rt->cfg, errbuf, sizeof(errbuf)) < 0) {
+        log_error("rpxy ACME error: %s; the ACME service keeps its previous settings", errbuf);
+    } else {
+        acme_manager_sync(rt->cfg);
     }
     cert_store_sync(rt->cfg);
     server_publish(rt, ls);
@@ -282,6 +289,14 @@ int supervisor_run(const struct cli_options *o)
     }
     log_info("Start rpxy service with dynamic config reloader");
     log_startup(cfg);
+    char acme_err[1024];
+    if (acme_in_use(cfg) && acme_registry_check(cfg, acme_err, sizeof(acme_err)) < 0) {
+        log_error("rpxy service exited: %s", acme_err);
+        cfg_free(cfg);
+        free(wf.text);
+        log_close();
+        return 1;
+    }
     if (tls_server_init() < 0 || tls_client_init() < 0) {
         log_error("rpxy service exited: cannot set up TLS");
         cfg_free(cfg);
@@ -317,6 +332,7 @@ int supervisor_run(const struct cli_options *o)
         log_error("rpxy service exited: cannot create %zu workers", n_workers);
         return 1;
     }
+    acme_manager_sync(rt->cfg);
     cert_store_sync(rt->cfg);
     server_publish(rt, ls);
     g_health = health_start(rt);
@@ -350,6 +366,8 @@ int supervisor_run(const struct cli_options *o)
         }
         struct runtime *now_rt = server_acquire_runtime();
         if (now_rt) {
+            if (acme_manager_take_changed())
+                cert_store_sync(now_rt->cfg); /* a new ACME certificate: serve it now */
             cert_store_tick(now_rt->cfg, now);
             tickets_rotate_if_due(now / 1000);
             runtime_unref(now_rt);
@@ -391,6 +409,7 @@ int supervisor_run(const struct cli_options *o)
         }
     }
     /* deadline passed or all drained: stop every loop */
+    acme_manager_stop();
     health_stop(g_health);
     g_health = NULL;
     atomic_store(&g_server.force_stop, true);

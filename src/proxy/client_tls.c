@@ -124,6 +124,12 @@ int client_tls_step(struct client *c)
     if (r == 1) {
         if (log_enabled(LOG_DEBUG))
             log_done(c);
+        if (t->hello.acme) {
+            /* RFC 8737 section 3: the validation is the handshake itself */
+            log_info("rpxy ACME event: TlsAlpnChallengeAnswered sni=\"%s\"", t->hello.sni);
+            tls_io_close_notify(&t->io);
+            return -1;
+        }
         t->done = true;
         t->hello.table = NULL;
         sni_table_unref(t->table);

@@ -24,7 +24,8 @@ struct client_tls {
 int client_tls_start(struct client *c, struct tls_sni_table *table);
 
 /* Advances the handshake. Returns 1 when done, 0 while waiting, -1 when the
- * connection failed (audit record written; the caller closes). */
+ * connection failed (audit record written; the caller closes) or answered
+ * an ACME TLS-ALPN-01 challenge (close_notify sent; the caller closes). */
 int client_tls_step(struct client *c);
 
 /* Logs the handshake timeout and lets the caller close. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "acme/registry.h"
 #include "config/config.h"
 #include "core/server.h"
 #include "log/log.h"
@@ -81,13 +82,36 @@ static bool same_files(const struct cert_entry *e, const struct cfg_app *app)
 
 static bool served(const struct cfg *cfg, const struct cfg_app *app)
 {
-    return cfg->listen_port_tls >= 0 && app->tls.enabled && !app->tls.acme && app->tls.cert_path &&
-           app->tls.key_path;
+    if (cfg->listen_port_tls < 0 || !app->tls.enabled)
+        return false;
+    if (app->tls.acme)
+        return cfg->acme.enabled;
+    return app->tls.cert_path && app->tls.key_path;
+}
+
+/* The app as the loader sees it: an ACME app's certificate and key are the
+ * one registry file (SPEC 10), named into path. */
+static const struct cfg_app *files_of(const struct cfg *cfg, const struct cfg_app *app,
+                                      struct cfg_app *view, char *path, size_t cap)
+{
+    if (!app->tls.acme)
+        return app;
+    *view = *app;
+    if (acme_registry_cert_path(&cfg->acme, app->server_name, path, cap) < 0)
+        path[0] = '\0';
+    view->tls.cert_path = view->tls.key_path = path;
+    return view;
 }
 
 /* rpxy's lines: the last good certificate is kept if there is one. */
 static void report_failure(const struct cert_entry *e, const struct cfg_app *app, const char *err)
 {
+    struct stat st;
+    if (app->tls.acme && !e->ctx && stat(app->tls.cert_path, &st) < 0) {
+        /* not obtained yet: the ACME service logs its progress */
+        log_debug("No ACME certificate yet for server_name=\"%s\"", app->server_name);
+        return;
+    }
     if (e->ctx)
         log_warn("Failed to read certs and keys, keeping the previously loaded certificate: %s "
                  "server_name=\"%s\"",
@@ -160,9 +184,12 @@ void cert_store_sync(const struct cfg *cfg)
     bool changed = false;
     size_t k = 0;
     for (size_t i = 0; i < cfg->n_apps; i++) {
-        const struct cfg_app *app = &cfg->apps[i];
-        if (!served(cfg, app))
+        struct cfg_app view;
+        char acme_path[4200];
+        if (!served(cfg, &cfg->apps[i]))
             continue;
+        const struct cfg_app *app =
+            files_of(cfg, &cfg->apps[i], &view, acme_path, sizeof(acme_path));
         struct cert_entry *e = &fresh[k++];
         /* take over the previous state of the same name and files */
         for (size_t j = 0; j < n_entries; j++)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "acme/challenge.h"
 #include "log/log.h"
 #include "quic/tls_bridge.h"
 #include "tls/cert_load.h"
@@ -125,15 +126,30 @@ static int client_hello(SSL *ssl, int *alert, void *arg)
         return SSL_CLIENT_HELLO_SUCCESS;
     const unsigned char *p;
     size_t len;
-    /* ACME challenges first (SPEC 8.3); we have no ACME domains yet */
+    /* ACME challenges first (SPEC 8.3): a name with a pending TLS-ALPN-01
+     * authorization gets the RFC 8737 certificate (TCP only) */
     if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &p,
                                   &len) &&
         alpn_only_acme(p, len)) {
         if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) ||
             !parse_sni(p, len, h->sni, sizeof(h->sni)))
             h->sni[0] = '\0';
-        h->refused = TLS_FAIL_ACME_NO_CONFIG;
-        return SSL_CLIENT_HELLO_RETRY;
+        SSL_CTX *ctx = h->sni[0] && !h->quic ? acme_challenge_ctx(h->sni) : NULL;
+        if (!ctx) {
+            h->refused = TLS_FAIL_ACME_NO_CONFIG;
+            return SSL_CLIENT_HELLO_RETRY;
+        }
+        SSL_CTX *set = SSL_set_SSL_CTX(ssl, ctx);
+        SSL_CTX_free(ctx); /* the connection holds its own reference */
+        if (set != ctx) {
+            *alert = SSL_AD_INTERNAL_ERROR;
+            return SSL_CLIENT_HELLO_ERROR;
+        }
+        SSL_set_options(ssl, SSL_OP_NO_TICKET);
+        SSL_set_num_tickets(ssl, 0);
+        h->acme = true;
+        h->decided = true;
+        return SSL_CLIENT_HELLO_SUCCESS;
     }
     if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) ||
         !parse_sni(p, len, h->sni, sizeof(h->sni))) {

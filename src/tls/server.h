@@ -36,6 +36,7 @@ struct tls_hello {
     enum tls_failure refused;          /* set: close without an alert */
     bool decided;
     bool mtls;
+    bool acme;     /* answered an ACME TLS-ALPN-01 challenge: close after the handshake */
     bool quic;     /* a QUIC handshake: ALPN h3 only */
     char sni[256]; /* lower-case; "" when the client sent none */
 };
