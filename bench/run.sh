@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh: our proxy against nginx and HAProxy (and h2o for --h2) on
-# this machine.
+# bench/run.sh: our proxy against nginx and HAProxy (and h2o for --h2,
+# Caddy for --h3) on this machine.
 #
 #   bench/run.sh              throughput: wrk, HTTP/1.1 keep-alive, 64 connections
 #   bench/run.sh --callgrind  user-space instructions per request (valgrind)
@@ -10,7 +10,11 @@
 #                             X25519MLKEM768 against X25519 (build/tls-load)
 #   bench/run.sh --h2         HTTP/2 over TLS (ALPN h2), h2load -c16 -m10, also
 #                             against h2o
-#   bench/run.sh --all        all six, one after the other
+#   bench/run.sh --h3         HTTP/3 (build/h3load) against Caddy, and rpxy's
+#                             HTTP/3 against its own HTTP/2 over TLS: many
+#                             streams on few connections, and one request per
+#                             new connection
+#   bench/run.sh --all        all seven, one after the other
 #
 # Each proxy runs one worker pinned to CPU 1; the backend (build/bench-backend)
 # and the load generator run on CPU 0. See bench/README.md for the method and
@@ -24,7 +28,7 @@ ROOT=$(dirname "$BENCH_DIR")
 
 usage() {
     cat <<'TXT'
-usage: bench/run.sh [--callgrind | --strace | --memory | --tls | --h2 | --all]
+usage: bench/run.sh [--callgrind | --strace | --memory | --tls | --h2 | --h3 | --all]
 
   (no option)   requests/s, p99 latency and CPU time per request under
                 wrk -t1 -c64, median of BENCH_ROUNDS interleaved rounds
@@ -43,6 +47,15 @@ usage: bench/run.sh [--callgrind | --strace | --memory | --tls | --h2 | --all]
                 backend, against rpxy, nginx, HAProxy and h2o: req/s and proxy
                 CPU per request, median of BENCH_ROUNDS interleaved rounds
                 (rpxy's row says "no h2" while ALPN gives it http/1.1)
+  --h3          HTTP/3 with build/h3load against rpxy and Caddy (the --tls
+                certificate and SNI, HTTP/1.1 to the backend), each also over
+                HTTP/2 with h2load, in two load shapes: "streams" (-c
+                BENCH_H3_CONNS -m BENCH_H3_STREAMS) and "newconn" (one request
+                per new connection, full handshakes: h3load --new-conn -c
+                BENCH_H3_NEWCONN_CONNS; h2load at BENCH_H3_NEWCONN_RATE
+                connections/s); req/s and proxy CPU per request, median of
+                BENCH_ROUNDS interleaved rounds, and the ratios rpxy/Caddy
+                (HTTP/3) and rpxy HTTP/3 / rpxy HTTP/2
   --all         all of the above
 
 Environment (defaults in brackets):
@@ -73,6 +86,14 @@ Environment (defaults in brackets):
   BENCH_H2_CONNS [16]   --h2: h2load connections (-c)
   BENCH_H2_STREAMS [10] --h2: concurrent streams per connection (-m)
   BENCH_H2_TARGETS [BENCH_TARGETS without direct, plus h2o]  --h2 targets
+  BENCH_H3_CONNS [16]   --h3 streams shape: connections (-c)
+  BENCH_H3_STREAMS [10] --h3 streams shape: concurrent streams per connection (-m)
+  BENCH_H3_NEWCONN_CONNS [16]  --h3 newconn shape: h3load connections at once
+  BENCH_H3_NEWCONN_RATE [400]  --h3 newconn shape: h2load's new connections per
+                        second (rate mode: h2load has no closed-loop mode with
+                        one request per connection)
+  BENCH_H3_TARGETS ["rpxy caddy"]  --h3 targets
+  BENCH_H3_SHAPES ["streams newconn"]  --h3 load shapes
 TXT
 }
 
@@ -85,7 +106,8 @@ while [ $# -gt 0 ]; do
     --throughput) modes+=(throughput) ;;
     --tls) modes+=(tls) ;;
     --h2) modes+=(h2) ;;
-    --all) modes+=(throughput callgrind strace memory tls h2) ;;
+    --h3) modes+=(h3) ;;
+    --all) modes+=(throughput callgrind strace memory tls h2 h3) ;;
     -h | --help)
         usage
         exit 0
@@ -125,9 +147,16 @@ TLS_INMEM=${BENCH_TLS_INMEM:-1000}
 H2_CONNS=${BENCH_H2_CONNS:-16}
 H2_STREAMS=${BENCH_H2_STREAMS:-10}
 H2_TARGETS=${BENCH_H2_TARGETS:-$(for t in $TARGETS; do [ "$t" = direct ] || printf '%s ' "$t"; done)h2o}
+H3_CONNS=${BENCH_H3_CONNS:-16}
+H3_STREAMS=${BENCH_H3_STREAMS:-10}
+H3_NEWCONN_CONNS=${BENCH_H3_NEWCONN_CONNS:-16}
+H3_NEWCONN_RATE=${BENCH_H3_NEWCONN_RATE:-400}
+H3_TARGETS=${BENCH_H3_TARGETS:-rpxy caddy}
+H3_SHAPES=${BENCH_H3_SHAPES:-streams newconn}
 
 for v in DURATION ROUNDS WARMUP CONNS REQUESTS IDLE_CONNS PORT_BASE PROXY_CPU LOAD_CPU BODY_SIZE RPXY_WAIT \
-    QUIET_WAIT BUSY_LIMIT PEER_HEADERS RETRIES TLS_INMEM H2_CONNS H2_STREAMS; do
+    QUIET_WAIT BUSY_LIMIT PEER_HEADERS RETRIES TLS_INMEM H2_CONNS H2_STREAMS H3_CONNS H3_STREAMS \
+    H3_NEWCONN_CONNS H3_NEWCONN_RATE; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number, not '${!v}'"
 done
 [ "$ROUNDS" -ge 1 ] && [ "$DURATION" -ge 1 ] && [ "$CONNS" -ge 1 ] || die "BENCH_ROUNDS, BENCH_DURATION and BENCH_CONNS must be at least 1"
@@ -139,6 +168,16 @@ for t in $TARGETS; do
 done
 for t in $H2_TARGETS; do
     case $t in rpxy | nginx | haproxy | h2o) ;; *) die "unknown target '$t' in BENCH_H2_TARGETS (rpxy, nginx, haproxy, h2o)" ;; esac
+done
+if [ "$H3_CONNS" -lt 1 ] || [ "$H3_STREAMS" -lt 1 ] || [ "$H3_NEWCONN_CONNS" -lt 1 ] ||
+    [ "$H3_NEWCONN_RATE" -lt 50 ]; then
+    die "BENCH_H3_CONNS, BENCH_H3_STREAMS and BENCH_H3_NEWCONN_CONNS must be at least 1, BENCH_H3_NEWCONN_RATE at least 50"
+fi
+for t in $H3_TARGETS; do
+    case $t in rpxy | caddy) ;; *) die "unknown target '$t' in BENCH_H3_TARGETS (rpxy, caddy)" ;; esac
+done
+for s in $H3_SHAPES; do
+    case $s in streams | newconn) ;; *) die "unknown shape '$s' in BENCH_H3_SHAPES (streams, newconn)" ;; esac
 done
 for s in $TLS_SCENARIOS; do
     case $s in keepalive | full | resume | pq) ;; *) die "unknown scenario '$s' in BENCH_TLS_SCENARIOS" ;; esac
@@ -152,8 +191,8 @@ BACKEND_PORT=$PORT_BASE
 # Client sockets take their ports from the ephemeral range: a listening port
 # in it can be taken by one of the 10,000 idle connections of a previous run.
 read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range
-if [ $((PORT_BASE + 4)) -ge "$eph_lo" ] && [ "$PORT_BASE" -le "$eph_hi" ]; then
-    note "warning: ports $PORT_BASE-$((PORT_BASE + 4)) lie in the ephemeral range $eph_lo-$eph_hi"
+if [ $((PORT_BASE + 5)) -ge "$eph_lo" ] && [ "$PORT_BASE" -le "$eph_hi" ]; then
+    note "warning: ports $PORT_BASE-$((PORT_BASE + 5)) lie in the ephemeral range $eph_lo-$eph_hi"
 fi
 BACKEND=127.0.0.1:$BACKEND_PORT
 # Connection limits of the proxies: the idle connections of --memory plus
@@ -167,6 +206,7 @@ target_port() {
     nginx) echo $((PORT_BASE + 2)) ;;
     haproxy) echo $((PORT_BASE + 3)) ;;
     h2o) echo $((PORT_BASE + 4)) ;;
+    caddy) echo $((PORT_BASE + 5)) ;;
     esac
 }
 
@@ -213,6 +253,8 @@ need=(nginx-light\|nginx\|nginx-core\|nginx-full\|nginx-extras haproxy wrk nghtt
     valgrind strace procps util-linux curl python3 make gcc libc6-dev pkg-config libssl-dev openssl)
 # h2o only for --h2, where it is a target
 has_mode h2 && [[ " $H2_TARGETS " == *" h2o "* ]] && need+=(h2o)
+# Caddy only for --h3, where it is a target
+has_mode h3 && [[ " $H3_TARGETS " == *" caddy "* ]] && need+=(caddy)
 if [ "${BENCH_NO_INSTALL:-0}" != 1 ]; then
     ensure_packages "${need[@]}"
 fi
@@ -225,6 +267,10 @@ PYTHON=/usr/bin/python3
 H2O=""
 if has_mode h2 && [[ " $H2_TARGETS " == *" h2o "* ]]; then
     H2O=$(command -v h2o) || die "h2o not found (install it or unset BENCH_NO_INSTALL)"
+fi
+CADDY=""
+if has_mode h3 && [[ " $H3_TARGETS " == *" caddy "* ]]; then
+    CADDY=$(command -v caddy) || die "caddy not found (install it or unset BENCH_NO_INSTALL)"
 fi
 
 # 10,000 idle connections need as many descriptors in the client and a few
@@ -261,12 +307,21 @@ fi
 TLS_LOAD_BIN=$ROOT/build/tls-load
 WANT_TLS=0
 has_mode tls && WANT_TLS=1
-# --tls and --h2 share the certificate
+# --tls, --h2 and --h3 share the certificate
 WANT_H2=0
 has_mode h2 && WANT_H2=1
+WANT_H3=0
+has_mode h3 && WANT_H3=1
 if [ "$WANT_TLS" = 1 ] && ! make -s -C "$ROOT" build/tls-load >>"$WORK/make.log" 2>&1; then
     [ -x "$TLS_LOAD_BIN" ] || die "cannot build build/tls-load (log: $WORK/make.log)"
     note "make could not rebuild build/tls-load; using the one built earlier"
+fi
+# The HTTP/3 load generator links librpxy.a too (the QUIC client on our TLS
+# bridge): the same fallback.
+H3LOAD_BIN=$ROOT/build/h3load
+if [ "$WANT_H3" = 1 ] && ! make -s -C "$ROOT" build/h3load >>"$WORK/make.log" 2>&1; then
+    [ -x "$H3LOAD_BIN" ] || die "cannot build build/h3load (log: $WORK/make.log)"
+    note "make could not rebuild build/h3load; using the one built earlier"
 fi
 
 # The body every check expects: BODY_SIZE bytes from the backend.
@@ -302,13 +357,23 @@ check_h2() {
     [ "$ver" = 2 ]
 }
 
-# Which configs the proxies start with: "" (plaintext), "-tls" (--tls) or
-# "-h2" (--h2).
+# check_h3 PORT: one GET over HTTP/3 with h3load (verifying the run's
+# certificate), the backend's body back.
+check_h3() {
+    local out
+    out=$(timeout 20 "$H3LOAD_BIN" -n 1 -c 1 --timeout 5 --cafile "$TLS_DIR/cert.pem" \
+        --connect-to "127.0.0.1:$1" "https://$TLS_HOST:$1/" 2>&1) || return 1
+    [ "$(tls_val - succeeded <<<"$out") $(tls_val - body_bytes <<<"$out")" = "1 $BODY_SIZE" ]
+}
+
+# Which configs the proxies start with: "" (plaintext), "-tls" (--tls),
+# "-h2" (--h2) or "-h3" (--h3: HTTP/3, and HTTP/2 on the same port).
 VARIANT=""
 check_target() {
     case $VARIANT in
     -tls) check_https "$1" ;;
     -h2) check_h2 "$1" ;;
+    -h3) check_h3 "$1" && check_h2 "$1" ;;
     *) check_http "$1" ;;
     esac
 }
@@ -339,9 +404,10 @@ render() {
 render nginx.conf.in "$(target_port nginx)"
 render haproxy.cfg.in "$(target_port haproxy)"
 render rpxy.toml.in "$(target_port rpxy)"
-# --tls, --h2: one self-signed ECDSA P-256 certificate per run for all the
-# proxies, its name the bench host (SAN), and the TLS and HTTP/2 configs.
-if [ "$WANT_TLS" = 1 ] || [ "$WANT_H2" = 1 ]; then
+# --tls, --h2, --h3: one self-signed ECDSA P-256 certificate per run for all
+# the proxies, its name the bench host (SAN), and the TLS, HTTP/2 and HTTP/3
+# configs.
+if [ "$WANT_TLS" = 1 ] || [ "$WANT_H2" = 1 ] || [ "$WANT_H3" = 1 ]; then
     mkdir -p "$TLS_DIR"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
         -subj "/CN=$TLS_HOST" -addext "subjectAltName=DNS:$TLS_HOST" \
@@ -358,6 +424,8 @@ if [ "$WANT_TLS" = 1 ] || [ "$WANT_H2" = 1 ]; then
     render haproxy-h2.cfg.in "$(target_port haproxy)"
     render rpxy-h2.toml.in "$(target_port rpxy)"
     render h2o-h2.yaml.in "$(target_port h2o)"
+    render rpxy-h3.toml.in "$(target_port rpxy)"
+    render caddy-h3.Caddyfile.in "$(target_port caddy)"
 fi
 
 # The command line of a proxy (without pinning or wrappers).
@@ -367,6 +435,9 @@ target_cmd() {
     nginx) CMD=("$NGINX" -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx$VARIANT.conf") ;;
     haproxy) CMD=("$HAPROXY" -db -f "$WORK/haproxy$VARIANT.cfg") ;;
     h2o) CMD=("$H2O" -m worker -c "$WORK/h2o$VARIANT.yaml") ;; # --h2 only
+    # --h3 only; env execs Caddy, so the pid is Caddy's
+    caddy) CMD=(env GOMAXPROCS=1 XDG_DATA_HOME="$WORK/caddy" XDG_CONFIG_HOME="$WORK/caddy"
+        "$CADDY" run --adapter caddyfile --config "$WORK/caddy$VARIANT.Caddyfile") ;;
     esac
 }
 
@@ -381,6 +452,10 @@ for v in "" $([ "$WANT_TLS" = 1 ] && echo -tls) $([ "$WANT_H2" = 1 ] && echo -h2
     [ "$v" = -h2 ] && [ -n "$H2O" ] && { "$H2O" -m test -c "$WORK/h2o$v.yaml" >"$WORK/h2o-t.log" 2>&1 ||
         die "h2o rejects its config h2o$v.yaml: $(cat "$WORK/h2o-t.log")"; }
 done
+if [ -n "$CADDY" ]; then
+    "$CADDY" validate --adapter caddyfile --config "$WORK/caddy-h3.Caddyfile" >"$WORK/caddy-v.log" 2>&1 ||
+        die "caddy rejects its config caddy-h3.Caddyfile: $(tail -n 3 "$WORK/caddy-v.log")"
+fi
 
 # ---- starting and stopping a target ----
 
@@ -1123,6 +1198,38 @@ mode_tls() {
 
 # ---- HTTP/2 over TLS: h2load ----
 
+# window_open PID / window_close PID: the CPU readings around a measured
+# load (run with `load`) of the target PID. window_close stops the target
+# and sets W_TICKS (the target's clock ticks, all its processes), W_BTICKS
+# (the backend's), M_BUSY and M_BUSY_TEXT as wrk_once does. They run in
+# this shell (children_ticks must).
+window_open() {
+    W_C0=$(cpu_ticks "$1")
+    W_B0=$(cpu_ticks "$BACKEND_PID")
+    read -r W_PB0 W_PT0 <<<"$(cpu_ticks_of "$PROXY_CPU")"
+    read -r W_LB0 W_LT0 <<<"$(cpu_ticks_of "$LOAD_CPU")"
+    children_ticks W_W0
+}
+window_close() {
+    local c1 b1 w1 fp fl
+    children_ticks w1
+    c1=$(cpu_ticks "$1")
+    b1=$(cpu_ticks "$BACKEND_PID")
+    fp=$(foreign_load "$PROXY_CPU" "$W_PB0" "$W_PT0" $((c1 - W_C0)))
+    fl=$(foreign_load "$LOAD_CPU" "$W_LB0" "$W_LT0" $((b1 - W_B0 + w1 - W_W0)))
+    M_BUSY=$fl
+    [ "$fp" -gt "$fl" ] && M_BUSY=$fp
+    M_BUSY_TEXT="CPU $PROXY_CPU ${fp}%, CPU $LOAD_CPU ${fl}%"
+    stop_pid "$1"
+    W_TICKS=$((c1 - W_C0))
+    W_BTICKS=$((b1 - W_B0))
+}
+
+# per_req TICKS REQUESTS: microseconds of CPU per request.
+per_req() {
+    awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }'
+}
+
 # h2_val FILE WHAT: a figure from h2load's output: rps (req/s), done,
 # succeeded, errored (requests), bad (responses other than 2xx),
 # mean (mean time for request, ms), neg (TLS version, cipher, key exchange
@@ -1165,30 +1272,17 @@ h2load_run() {
 # M_ERRS (failed or errored requests), M_NEG and M_BUSY, M_BUSY_TEXT as
 # wrk_once does.
 h2_once() {
-    local t=$1 out=$2 pid busy c0 c1 b0 b1 w0 w1 pb0 pt0 lb0 lt0 reqs fp fl
+    local t=$1 out=$2 busy reqs W_C0 W_B0 W_PB0 W_PT0 W_LB0 W_LT0 W_W0 W_TICKS W_BTICKS
     busy=$(wait_quiet "$QUIET_WAIT" "$PROXY_CPU" "$LOAD_CPU") ||
         note "$t: the machine stays busy ($busy); measuring anyway"
     launch_target "$t" || die "$t stopped serving"
-    pid=$TPID
     if [ "$WARMUP" -gt 0 ]; then
         h2load_run "$t" "$WARMUP" "$WORK/h2-warmup.txt" ||
             die "h2load warm-up against $t failed: $(tail -n 5 "$WORK/h2-warmup.txt")"
     fi
-    c0=$(cpu_ticks "$pid")
-    b0=$(cpu_ticks "$BACKEND_PID")
-    read -r pb0 pt0 <<<"$(cpu_ticks_of "$PROXY_CPU")"
-    read -r lb0 lt0 <<<"$(cpu_ticks_of "$LOAD_CPU")"
-    children_ticks w0
+    window_open "$TPID"
     h2load_run "$t" "$DURATION" "$out" || die "h2load against $t failed: $(tail -n 5 "$out")"
-    children_ticks w1
-    c1=$(cpu_ticks "$pid")
-    b1=$(cpu_ticks "$BACKEND_PID")
-    fp=$(foreign_load "$PROXY_CPU" "$pb0" "$pt0" $((c1 - c0)))
-    fl=$(foreign_load "$LOAD_CPU" "$lb0" "$lt0" $((b1 - b0 + w1 - w0)))
-    M_BUSY=$fl
-    [ "$fp" -gt "$fl" ] && M_BUSY=$fp
-    M_BUSY_TEXT="CPU $PROXY_CPU ${fp}%, CPU $LOAD_CPU ${fl}%"
-    stop_pid "$pid"
+    window_close "$TPID"
 
     reqs=$(h2_val "$out" "done")
     [ "$reqs" -gt 0 ] || die "no requests completed against $t over h2: $(tail -n 12 "$out")"
@@ -1199,8 +1293,8 @@ h2_once() {
     M_BAD=$(h2_val "$out" bad)
     # h2load's "failed" counts the non-2xx too, "errored" the rest
     M_ERRS=$(h2_val "$out" errored)
-    M_CPU=$(awk -v t=$((c1 - c0)) -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
-    M_BCPU=$(awk -v t=$((b1 - b0)) -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
+    M_CPU=$(per_req "$W_TICKS" "$reqs")
+    M_BCPU=$(per_req "$W_BTICKS" "$reqs")
 }
 h2_attempt() { out="$WORK/h2.$1.$2.$TRY.txt"; h2_once "$1" "$out"; }
 
@@ -1278,7 +1372,163 @@ mode_h2() {
     fi
 }
 
-say "bench: $(nproc --all) CPUs, proxy on CPU $PROXY_CPU, backend and load on CPU $LOAD_CPU; nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), HAProxy $("$HAPROXY" -v | awk 'NR == 1 { print $3 }'), $(timeout 5 "$RPXY_BIN" --version 2>/dev/null </dev/null || echo "rpxy: no version")$([ -n "$H2O" ] && echo ", h2o $("$H2O" --version | awk 'NR == 1 { print $3 }')")"
+# ---- HTTP/3: build/h3load, against HTTP/2 with h2load ----
+
+h3_label() {
+    case $1 in
+    streams) echo "-c$H3_CONNS -m$H3_STREAMS" ;;
+    newconn) echo "new conn/request" ;;
+    esac
+}
+
+# h3_load TARGET PROTO SHAPE SECONDS OUT: the load of one measurement (or
+# its warm-up) for SECONDS. PROTO h3: h3load; h2: h2load, over TLS to the
+# same port. SHAPE streams: PROTO's -c/-m; newconn: one request per new
+# connection with a full handshake (h3load --new-conn, closed loop;
+# h2load's rate mode at H3_NEWCONN_RATE connections/s, one request each).
+h3_load() {
+    local t=$1 proto=$2 shape=$3 secs=$4 out=$5 port n per
+    port=$(target_port "$t")
+    if [ "$proto" = h3 ]; then
+        local args=(-c "$H3_CONNS" -m "$H3_STREAMS")
+        [ "$shape" = newconn ] && args=(-c "$H3_NEWCONN_CONNS" --new-conn)
+        load "$H3LOAD_BIN" -D "$secs" "${args[@]}" --groups X25519 --connect-to "127.0.0.1:$port" \
+            "https://$TLS_HOST:$port/" >"$out" 2>&1
+    elif [ "$shape" = streams ]; then
+        load h2load -c "$H3_CONNS" -m "$H3_STREAMS" -t 1 -D "$secs" --groups X25519 \
+            --connect-to="127.0.0.1:$port" "https://$TLS_HOST:$port/" >"$out" 2>&1
+    else
+        # connections in batches every 20 ms; -c is the total in rate mode
+        per=$(((H3_NEWCONN_RATE + 25) / 50))
+        n=$((per * 50 * secs))
+        load h2load -r "$per" --rate-period 20ms -c "$n" -n "$n" -m 1 -t 1 --groups X25519 \
+            --connect-to="127.0.0.1:$port" "https://$TLS_HOST:$port/" >"$out" 2>&1
+    fi
+}
+
+# h3_once TARGET PROTO SHAPE OUT: one measurement (start, check, warm-up,
+# load, stop). Sets M_RPS, M_MEAN (ms), M_CPU (the proxy's CPU us/request,
+# all its processes), M_BCPU (the backend's), M_BAD (non-2xx), M_ERRS
+# (failed or errored requests), M_NEG (TLS version, cipher, group, ALPN) and
+# M_BUSY, M_BUSY_TEXT as wrk_once does.
+h3_once() {
+    local t=$1 proto=$2 shape=$3 out=$4 busy reqs W_C0 W_B0 W_PB0 W_PT0 W_LB0 W_LT0 W_W0 W_TICKS W_BTICKS
+    busy=$(wait_quiet "$QUIET_WAIT" "$PROXY_CPU" "$LOAD_CPU") ||
+        note "$t: the machine stays busy ($busy); measuring anyway"
+    launch_target "$t" || die "$t stopped serving"
+    if [ "$WARMUP" -gt 0 ]; then
+        h3_load "$t" "$proto" "$shape" "$WARMUP" "$WORK/h3-warmup.txt" ||
+            die "$proto warm-up against $t ($shape) failed: $(tail -n 5 "$WORK/h3-warmup.txt")"
+    fi
+    window_open "$TPID"
+    h3_load "$t" "$proto" "$shape" "$DURATION" "$out" ||
+        die "$proto load against $t ($shape) failed: $(tail -n 5 "$out")"
+    window_close "$TPID"
+
+    if [ "$proto" = h3 ]; then
+        reqs=$(tls_val "$out" requests)
+        M_NEG="$(tls_val "$out" version) $(tls_val "$out" cipher) $(tls_val "$out" group) $(tls_val "$out" alpn)"
+        M_RPS=$(tls_val "$out" rps)
+        M_MEAN=$(tls_val "$out" mean_ms)
+        M_BAD=$(tls_val "$out" failed)
+        M_ERRS=$(tls_val "$out" errors)
+    else
+        reqs=$(h2_val "$out" "done")
+        M_NEG=$(h2_val "$out" neg)
+        M_RPS=$(h2_val "$out" rps)
+        M_MEAN=$(to_ms "$(h2_val "$out" mean)")
+        M_BAD=$(h2_val "$out" bad)
+        M_ERRS=$(h2_val "$out" errored)
+    fi
+    [ "${reqs:-0}" -gt 0 ] || die "no requests completed against $t over $proto ($shape): $(tail -n 12 "$out")"
+    [ "${M_NEG##* }" = "$proto" ] || die "the load did not speak $proto with $t (negotiated: $M_NEG)"
+    M_CPU=$(per_req "$W_TICKS" "$reqs")
+    M_BCPU=$(per_req "$W_BTICKS" "$reqs")
+}
+h3_attempt() { out="$WORK/h3.$3.$1.$2.$4.$TRY.txt"; h3_once "$1" "$2" "$3" "$out"; }
+
+mode_h3() {
+    local round t proto shape out res="$WORK/res.h3" targets
+    # the --h3 targets, for the helpers too (has_target, probe_rpxy, ...)
+    local TARGETS=$H3_TARGETS
+    mkdir -p "$res"
+    VARIANT=-h3
+    say ""
+    say "== HTTP/3 (h3load) and HTTP/2 (h2load), shapes: $H3_SHAPES; ${WARMUP}s warm-up + ${DURATION}s, $ROUNDS rounds =="
+    probe_rpxy
+    targets=$(measured_targets proxies)
+    [ -n "$targets" ] || die "no proxy to measure over HTTP/3"
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for shape in $H3_SHAPES; do
+            for t in $targets; do
+                for proto in h3 h2; do
+                    local M_RPS M_MEAN M_CPU M_BCPU M_BAD M_ERRS M_NEG M_BUSY M_BUSY_TEXT BEST_BUSY_TEXT
+                    # M_NEG last: it has spaces
+                    least_busy "round $round $shape $t $proto" "M_RPS M_MEAN M_CPU M_BCPU M_BAD M_ERRS M_NEG" \
+                        h3_attempt "$t" "$proto" "$shape" "$round"
+                    local key="$shape.$t.$proto"
+                    echo "$M_RPS" >>"$res/$key.rps"
+                    echo "$M_MEAN" >>"$res/$key.mean"
+                    echo "$M_CPU" >>"$res/$key.cpu"
+                    echo "$M_NEG" >"$res/$key.neg"
+                    local warn=""
+                    if [ "$M_BAD" != 0 ] || [ "$M_ERRS" != 0 ]; then
+                        warn+="  WARNING: $M_BAD non-2xx, $M_ERRS failed requests"
+                    fi
+                    if [ "$M_BUSY" -ge "$BUSY_LIMIT" ]; then
+                        warn+="  WARNING: other load $BEST_BUSY_TEXT"
+                    fi
+                    [ -z "$warn" ] || echo "round $round $shape $t $proto:$warn" >>"$res/warnings"
+                    printf 'round %d  %-16s %-6s %s %8.0f req/s  mean %8.3f ms  proxy CPU %7.2f us/req  (backend %.2f)  (%s)%s\n' \
+                        "$round" "$(h3_label "$shape")" "$t" "$proto" "$M_RPS" "$M_MEAN" "$M_CPU" "$M_BCPU" "$M_NEG" "$warn"
+                done
+            done
+        done
+    done
+    VARIANT=""
+
+    say ""
+    say "scenario: HTTP/3 (build/h3load) and HTTP/2 over TLS 1.3 (h2load) to the same port, ECDSA P-256 certificate for $TLS_HOST (SNI), HTTP/1.1 to the backend with keep-alive; load on CPU $LOAD_CPU, ${WARMUP}s warm-up + ${DURATION}s; 1 worker pinned to CPU $PROXY_CPU (Caddy: GOMAXPROCS=1); median of $ROUNDS"
+    say "shapes: -c$H3_CONNS -m$H3_STREAMS = $H3_CONNS connections, $H3_STREAMS streams each; new conn/request = a full handshake per request (h3load --new-conn -c$H3_NEWCONN_CONNS, closed loop; h2load rate mode, $H3_NEWCONN_RATE connections/s)"
+    printf '%-17s %-6s %-5s %9s %10s %11s\n' shape target proto req/s mean "CPU us/req"
+    for shape in $H3_SHAPES; do
+        for t in $TARGETS; do
+            if [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ]; then
+                printf '%-17s ' "$(h3_label "$shape")"
+                rpxy_row
+                continue
+            fi
+            for proto in h3 h2; do
+                local key="$shape.$t.$proto"
+                printf '%-17s %-6s %-5s %9.0f %8.3fms %11.2f\n' "$(h3_label "$shape")" "$t" "$proto" \
+                    "$(median <"$res/$key.rps")" "$(median <"$res/$key.mean")" "$(median <"$res/$key.cpu")"
+            done
+        done
+    done
+    if has_target rpxy && [ "$RPXY_STATE" = ok ]; then
+        local r line
+        for shape in $H3_SHAPES; do
+            line=""
+            if has_target caddy; then
+                r=$(ratio "$(median <"$res/$shape.rpxy.h3.cpu")" "$(median <"$res/$shape.caddy.h3.cpu")")
+                line+="rpxy/caddy h3 cpu $r (target <= 0.50: $(awk -v r="$r" 'BEGIN { print r != "n/a" && r <= 0.5 ? "met" : "MISSED" }'))"
+                line+=" req/s $(ratio "$(median <"$res/$shape.rpxy.h3.rps")" "$(median <"$res/$shape.caddy.h3.rps")")"
+            fi
+            r=$(ratio "$(median <"$res/$shape.rpxy.h3.cpu")" "$(median <"$res/$shape.rpxy.h2.cpu")")
+            line+="${line:+ ; }rpxy h3/h2 cpu $r (target <= 1.50: $(awk -v r="$r" 'BEGIN { print r != "n/a" && r <= 1.5 ? "met" : "MISSED" }'))"
+            say "ratios $(h3_label "$shape"): $line"
+        done
+    fi
+    local negs
+    negs=$(cat "$res"/*.neg | sort -u)
+    say "negotiated: $(paste -sd ';' <<<"$negs" | sed 's/;/; /g')"
+    if [ -f "$res/warnings" ]; then
+        say "warnings (req/s of these rounds is unreliable):"
+        cat "$res/warnings"
+    fi
+}
+
+say "bench: $(nproc --all) CPUs, proxy on CPU $PROXY_CPU, backend and load on CPU $LOAD_CPU; nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), HAProxy $("$HAPROXY" -v | awk 'NR == 1 { print $3 }'), $(timeout 5 "$RPXY_BIN" --version 2>/dev/null </dev/null || echo "rpxy: no version")$([ -n "$H2O" ] && echo ", h2o $("$H2O" --version | awk 'NR == 1 { print $3 }')")$([ -n "$CADDY" ] && echo ", Caddy $("$CADDY" version | awk '{ print $1 }')")"
 RPXY_FAILED=0
 for m in "${modes[@]}"; do
     "mode_$m"

@@ -201,8 +201,13 @@ static int contexts_init(const ngtcp2_crypto_ctx *ctx, const struct quic_crypto_
 
 int quic_crypto_install_initial(ngtcp2_conn *conn, const ngtcp2_cid *client_dcid)
 {
+    return quic_crypto_install_initial_role(conn, client_dcid, 1);
+}
+
+int quic_crypto_install_initial_role(ngtcp2_conn *conn, const ngtcp2_cid *client_dcid, int server)
+{
     const struct tls13_suite *suite = tls13_suite_find(0x1301);
-    uint8_t client[QUIC_CRYPTO_INITIAL_SECRET_LEN], server[QUIC_CRYPTO_INITIAL_SECRET_LEN];
+    uint8_t client[QUIC_CRYPTO_INITIAL_SECRET_LEN], srv[QUIC_CRYPTO_INITIAL_SECRET_LEN];
     struct quic_crypto_keys rx, tx;
     ngtcp2_crypto_aead_ctx rx_aead = { 0 }, tx_aead = { 0 };
     ngtcp2_crypto_cipher_ctx rx_hp = { 0 }, tx_hp = { 0 };
@@ -210,9 +215,10 @@ int quic_crypto_install_initial(ngtcp2_conn *conn, const ngtcp2_cid *client_dcid
     int rc = -1;
 
     quic_crypto_ctx(&ctx, suite);
-    if (quic_crypto_initial_secrets(client_dcid, client, server) != 0 ||
-        quic_crypto_derive_keys(suite, client, sizeof(client), &rx) != 0 ||
-        quic_crypto_derive_keys(suite, server, sizeof(server), &tx) != 0)
+    /* a server reads with the client's secret, a client with the server's */
+    if (quic_crypto_initial_secrets(client_dcid, client, srv) != 0 ||
+        quic_crypto_derive_keys(suite, server ? client : srv, sizeof(client), &rx) != 0 ||
+        quic_crypto_derive_keys(suite, server ? srv : client, sizeof(srv), &tx) != 0)
         goto out;
     if (contexts_init(&ctx, &rx, 0, &rx_aead, &rx_hp) != 0)
         goto out;
@@ -230,7 +236,7 @@ out:
         quic_crypto_cipher_ctx_free(&tx_hp);
     }
     OPENSSL_cleanse(client, sizeof(client));
-    OPENSSL_cleanse(server, sizeof(server));
+    OPENSSL_cleanse(srv, sizeof(srv));
     OPENSSL_cleanse(&rx, sizeof(rx));
     OPENSSL_cleanse(&tx, sizeof(tx));
     return rc;

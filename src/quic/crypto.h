@@ -55,6 +55,11 @@ int quic_crypto_install_secret(ngtcp2_conn *conn, ngtcp2_crypto_level level, int
  * and installs them (what recv_client_initial does). Returns 0 or -1. */
 int quic_crypto_install_initial(ngtcp2_conn *conn, const ngtcp2_cid *client_dcid);
 
+/* The same for either role: a client (server == 0) gives the Destination
+ * Connection ID of its first Initial, or the Source Connection ID of a
+ * Retry (RFC 9001 5.2), and reads with the server's keys. */
+int quic_crypto_install_initial_role(ngtcp2_conn *conn, const ngtcp2_cid *client_dcid, int server);
+
 /* Fills ctx for suite: AEAD, hash, header protection cipher and the AEAD
  * limits of RFC 9001 6.6. */
 void quic_crypto_ctx(ngtcp2_crypto_ctx *ctx, const struct tls13_suite *suite);
