@@ -40,7 +40,7 @@ static const struct tls13_suite *suite_of(const ngtcp2_crypto_ctx *ctx)
 
 int quic_crypto_initial_secrets(const ngtcp2_cid *client_dcid, uint8_t *client, uint8_t *server)
 {
-    const EVP_MD *md = EVP_sha256();
+    const EVP_MD *md = tls13_suite_find(0x1301)->md; /* SHA-256, fetched once */
     uint8_t initial[QUIC_CRYPTO_INITIAL_SECRET_LEN];
     int rc = tls13_hkdf_extract(md, initial_salt_v1, sizeof(initial_salt_v1), client_dcid->data,
                                 client_dcid->datalen, initial);

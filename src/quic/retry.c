@@ -3,11 +3,12 @@
 #include <openssl/evp.h>
 
 #include "quic/crypto.h"
+#include "tls/hkdf_label.h"
 #include "quic/token.h"
 
 int quic_retry_aead(ngtcp2_crypto_aead *aead, ngtcp2_crypto_aead_ctx *ctx)
 {
-    aead->native_handle = (void *)EVP_aes_128_gcm();
+    aead->native_handle = (void *)tls13_suite_find(0x1301)->aead; /* AES-128-GCM */
     aead->max_overhead = 16;
     return quic_crypto_aead_ctx_init(ctx, aead, (const uint8_t *)NGTCP2_RETRY_KEY_V1, 1);
 }

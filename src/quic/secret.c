@@ -20,8 +20,8 @@ int quic_secret_derive(const char *label, const uint8_t *context, size_t context
     pthread_once(&once, secret_make);
     if (!secret_ok)
         return -1;
-    return tls13_hkdf_expand_label(EVP_sha256(), secret, sizeof(secret), label, context,
-                                   context_len, out, out_len);
+    return tls13_hkdf_expand_label(tls13_suite_find(0x1301)->md, secret, sizeof(secret), label,
+                                   context, context_len, out, out_len);
 }
 
 int quic_secret_reset_token(const ngtcp2_cid *cid, uint8_t *token)

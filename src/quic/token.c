@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "quic/crypto.h"
+#include "tls/hkdf_label.h"
 #include "quic/secret.h"
 
 #define NONCE_LEN QUIC_CRYPTO_IV_LEN
@@ -61,7 +62,7 @@ static int seal(int encrypt, const uint8_t *nonce, const struct aad *a, const ui
 {
     uint8_t key[32];
     ngtcp2_crypto_aead_ctx ctx;
-    const ngtcp2_crypto_aead aead = { (void *)EVP_aes_256_gcm(), TAG_LEN };
+    const ngtcp2_crypto_aead aead = { (void *)tls13_suite_find(0x1302)->aead, TAG_LEN };
     int rc = -1;
     if (quic_secret_derive("rpxy token", NULL, 0, key, sizeof(key)) != 0 ||
         quic_crypto_aead_ctx_init(&ctx, &aead, key, encrypt) != 0)

@@ -7,18 +7,45 @@
 
 static struct tls13_suite suites[3];
 
-/* the EVP getters return static objects, but are functions: filled once */
+/* Fetched once for the life of the process: the legacy EVP_aes_*() objects
+ * make OpenSSL 3.0 look the algorithm up again on every context init (per
+ * key in QUIC, several per handshake). A failed fetch falls back to them. */
+static const EVP_CIPHER *cipher(const char *name, const EVP_CIPHER *legacy)
+{
+    const EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, name, NULL);
+    return c ? c : legacy;
+}
+
+static const EVP_MD *digest(const char *name, const EVP_MD *legacy)
+{
+    const EVP_MD *m = EVP_MD_fetch(NULL, name, NULL);
+    return m ? m : legacy;
+}
+
 static void suites_fill(void)
 {
-    suites[0] = (struct tls13_suite){
-        0x1301, EVP_aes_128_gcm(), EVP_aes_128_ecb(), EVP_sha256(), 16, 12, 16
-    };
-    suites[1] = (struct tls13_suite){
-        0x1302, EVP_aes_256_gcm(), EVP_aes_256_ecb(), EVP_sha384(), 32, 12, 16
-    };
-    suites[2] =
-        (struct tls13_suite){ 0x1303, EVP_chacha20_poly1305(), EVP_chacha20(), EVP_sha256(), 32, 12,
-                              16 };
+    const EVP_MD *sha256 = digest("SHA256", EVP_sha256());
+    suites[0] = (struct tls13_suite){ 0x1301,
+                                      cipher("AES-128-GCM", EVP_aes_128_gcm()),
+                                      cipher("AES-128-ECB", EVP_aes_128_ecb()),
+                                      sha256,
+                                      16,
+                                      12,
+                                      16 };
+    suites[1] = (struct tls13_suite){ 0x1302,
+                                      cipher("AES-256-GCM", EVP_aes_256_gcm()),
+                                      cipher("AES-256-ECB", EVP_aes_256_ecb()),
+                                      digest("SHA384", EVP_sha384()),
+                                      32,
+                                      12,
+                                      16 };
+    suites[2] = (struct tls13_suite){ 0x1303,
+                                      cipher("ChaCha20-Poly1305", EVP_chacha20_poly1305()),
+                                      cipher("ChaCha20", EVP_chacha20()),
+                                      sha256,
+                                      32,
+                                      12,
+                                      16 };
 }
 
 const struct tls13_suite *tls13_suite_find(uint16_t id)

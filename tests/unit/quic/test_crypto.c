@@ -278,8 +278,8 @@ static void test_conn_client_initial(void)
                memcmp(seen.crypto, ch + 4, 241) == 0,
            "the ClientHello reaches recv_crypto_data at the Initial level");
     const ngtcp2_crypto_ctx *ictx = ngtcp2_conn_get_initial_crypto_ctx(conn);
-    TAP_OK(ictx->aead.native_handle == (void *)EVP_aes_128_gcm() && ictx->aead.max_overhead == 16 &&
-               ictx->max_encryption == 1ULL << 23,
+    TAP_OK(EVP_CIPHER_is_a(ictx->aead.native_handle, "AES-128-GCM") &&
+               ictx->aead.max_overhead == 16 && ictx->max_encryption == 1ULL << 23,
            "initial crypto ctx is AES-128-GCM with its limits");
 
     /* the TLS bridge installs Handshake and 1-RTT secrets (AES-256-GCM) */
@@ -300,9 +300,9 @@ static void test_conn_client_initial(void)
                    0,
            "Handshake rx and tx keys installed");
     const ngtcp2_crypto_ctx *ctx = ngtcp2_conn_get_crypto_ctx(conn);
-    TAP_OK(ctx->aead.native_handle == (void *)EVP_aes_256_gcm() &&
-               ctx->md.native_handle == (void *)EVP_sha384() &&
-               ctx->hp.native_handle == (void *)EVP_aes_256_ecb(),
+    TAP_OK(EVP_CIPHER_is_a(ctx->aead.native_handle, "AES-256-GCM") &&
+               EVP_MD_is_a(ctx->md.native_handle, "SHA384") &&
+               EVP_CIPHER_is_a(ctx->hp.native_handle, "AES-256-ECB"),
            "crypto ctx set from the suite");
     TAP_OK(quic_crypto_install_secret(conn, NGTCP2_CRYPTO_LEVEL_APPLICATION, 0,
                                       tls13_suite_find(0x1301), ap_rx, 32) == -1,
@@ -357,8 +357,8 @@ static void test_conn_chacha_key_update(void)
     TAP_OK(conn &&
                quic_crypto_install_secret(conn, NGTCP2_CRYPTO_LEVEL_EARLY, 0, s, other, 32) == 0,
            "0-RTT rx key installed");
-    TAP_OK(ngtcp2_conn_get_early_crypto_ctx(conn)->aead.native_handle ==
-               (void *)EVP_chacha20_poly1305(),
+    TAP_OK(EVP_CIPHER_is_a(ngtcp2_conn_get_early_crypto_ctx(conn)->aead.native_handle,
+                           "ChaCha20-Poly1305"),
            "early crypto ctx set");
     TAP_OK(
         quic_crypto_install_secret(conn, NGTCP2_CRYPTO_LEVEL_APPLICATION, 1, s, secret, 32) == 0 &&
