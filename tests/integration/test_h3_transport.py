@@ -4,6 +4,7 @@ address validation and NEW_TOKEN, version negotiation, stateless resets,
 and garbage datagrams that change nothing."""
 import base64
 import os
+import re
 import socket
 import struct
 
@@ -37,6 +38,10 @@ def test_handshake_completes_with_gtlsclient(tmp_path, start_proxy):
     # our transport parameters, as the client read them
     assert "initial_max_streams_bidi=64" in out, out[-3000:]
     assert "max_idle_timeout=10000\n" in out, out[-3000:]
+    # ECN: our packets carry ECT(0), and the client validated the path as
+    # ECN-capable (it saw its own marks counted in our ACKs)
+    assert re.search(r"Received packet: .* ecn=0x2 \d+ bytes", out), out[-3000:]
+    assert "path is ECN capable" in out, out[-3000:]
     be.stop()
 
 
