@@ -130,6 +130,21 @@ static struct per_ip_slot *find_slot(struct per_ip_table *t, const struct ip_add
     return empty;
 }
 
+bool server_client_acquire(uint32_t max)
+{
+    long n = atomic_fetch_add(&g_server.clients, 1) + 1;
+    if (n > (long)max) {
+        atomic_fetch_sub(&g_server.clients, 1);
+        return false;
+    }
+    return true;
+}
+
+void server_client_release(void)
+{
+    atomic_fetch_sub(&g_server.clients, 1);
+}
+
 bool server_ip_acquire(const struct ip_addr *ip, uint32_t limit)
 {
     if (!limit)

@@ -68,6 +68,11 @@ struct tls_sni_table *server_acquire_tls(void);
 
 void lset_unref(struct lset *ls);
 
+/* A max_clients slot (SPEC 11: an h1/h2 connection, an h3 request stream).
+ * Returns false (nothing taken) when max are taken already. */
+bool server_client_acquire(uint32_t max);
+void server_client_release(void);
+
 /* Per-IP connection slots (max_clients_per_ip). Returns false when ip has
  * `limit` connections already (limit 0 = no limit, always true). */
 bool server_ip_acquire(const struct ip_addr *ip, uint32_t limit);

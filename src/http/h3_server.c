@@ -82,17 +82,6 @@ struct h3_conn {
 
 static void on_stream_timeout(struct loop *loop, struct loop_timer *t);
 
-/* Takes a max_clients slot for a request stream (SPEC 9.5). */
-static bool count_stream(const struct cfg *cfg)
-{
-    long n = atomic_fetch_add(&g_server.clients, 1) + 1;
-    if (n > (long)cfg->max_clients) {
-        atomic_fetch_sub(&g_server.clients, 1);
-        return false;
-    }
-    return true;
-}
-
 static struct h3_stream *stream_new(struct h3_conn *h, int64_t id, const struct cfg *cfg)
 {
     struct h3_stream *s = calloc(1, sizeof(*s));
@@ -132,7 +121,7 @@ static void stream_free(struct h3_stream *s)
     if (s->next)
         s->next->prev = s->prev;
     h->n_streams--;
-    atomic_fetch_sub(&g_server.clients, 1);
+    server_client_release();
     loop_timer_cancel(h->c->w->loop, &s->life);
     chunks_free(s);
     struct buf *bufs[] = { &s->rh.head, &s->trailer, &s->req_in, &s->resp_hdr };
@@ -515,7 +504,7 @@ static int on_begin_headers(nghttp3_conn *conn, int64_t id, void *user, void *st
         stream_reset(h, id, NGHTTP3_H3_REQUEST_REJECTED);
         return 0;
     }
-    if (!count_stream(cfg)) {
+    if (!server_client_acquire(cfg->max_clients)) {
         /* SPEC 9.5: no 503; the connection winds down */
         log_debug("max_clients reached: refusing an HTTP/3 stream, GOAWAY");
         stream_reset(h, id, NGHTTP3_H3_REQUEST_REJECTED);
@@ -524,7 +513,7 @@ static int on_begin_headers(nghttp3_conn *conn, int64_t id, void *user, void *st
     }
     struct h3_stream *s = stream_new(h, id, cfg);
     if (!s) {
-        atomic_fetch_sub(&g_server.clients, 1);
+        server_client_release();
         stream_reset(h, id, NGHTTP3_H3_INTERNAL_ERROR);
         return 0;
     }

@@ -145,7 +145,7 @@ void client_close(struct client *c)
     client_tls_free(c);
     client_release_ip_slot(c);
     if (c->counted)
-        atomic_fetch_sub(&g_server.clients, 1);
+        server_client_release();
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -159,13 +159,10 @@ void client_close(struct client *c)
 /* Takes a max_clients slot. Returns false (nothing taken) when full. */
 static bool count_client(const struct cfg *cfg)
 {
-    long n = atomic_fetch_add(&g_server.clients, 1) + 1;
-    if (n > (long)cfg->max_clients) {
-        atomic_fetch_sub(&g_server.clients, 1);
-        log_debug("max_clients reached: closing a new connection");
-        return false;
-    }
-    return true;
+    if (server_client_acquire(cfg->max_clients))
+        return true;
+    log_debug("max_clients reached: closing a new connection");
+    return false;
 }
 
 static void peer_of(const void *peer_sockaddr, struct ip_addr *ip, uint16_t *port)
@@ -259,7 +256,7 @@ void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t
     struct client *c = calloc(1, sizeof(*c));
     if (!c) {
         if (!tls)
-            atomic_fetch_sub(&g_server.clients, 1);
+            server_client_release();
         server_ip_release(&ip, limit);
         close(fd);
         return;
@@ -278,7 +275,7 @@ void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t
         loop_add(w->loop, &c->io, fd, on_io, false) < 0) {
         client_tls_free(c);
         if (c->counted)
-            atomic_fetch_sub(&g_server.clients, 1);
+            server_client_release();
         server_ip_release(&ip, limit);
         close(fd);
         free(c);
