@@ -54,6 +54,7 @@ struct quic_conn {
     ngtcp2_connection_close_error err;
     uint8_t *close_pkt; /* our CONNECTION_CLOSE, sent again to late packets */
     size_t close_len;
+    uint32_t close_rx;           /* packets received in the closing period */
     struct loop_deferred free_d; /* freed after the loop pass, like its client */
 };
 
@@ -562,8 +563,10 @@ void quic_conn_recv(struct quic_conn *qc, const ngtcp2_path *path, uint8_t ecn, 
     if (qc->c->dead || qc->draining || !qc->conn)
         return;
     if (qc->closing) {
-        /* late packets in the closing period get our CONNECTION_CLOSE again */
-        if (qc->close_pkt)
+        /* late packets in the closing period get our CONNECTION_CLOSE again,
+         * for the 1st, 2nd, 4th, 8th... of them (RFC 9000 10.2.1: limited) */
+        qc->close_rx++;
+        if (qc->close_pkt && (qc->close_rx & (qc->close_rx - 1)) == 0)
             quic_endpoint_send(qc->ep, path, 0, qc->close_pkt, qc->close_len, qc->close_len);
         return;
     }

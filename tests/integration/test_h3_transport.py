@@ -226,3 +226,30 @@ def test_no_sni_is_dropped_with_rpxys_warning(tmp_path, start_proxy):
                                                qi.crypto_frame(client_hello("nobody.test"))))
     p.wait_log(r'INFO HTTP/3 handshake failed sni="nobody\.test" failure="unknown_sni"')
     be.stop()
+
+
+def test_closing_period_answers_late_packets_sparingly(tmp_path, start_proxy):
+    """RFC 9000 10.2.1: in its closing period the server answers late
+    packets with its CONNECTION_CLOSE, but not every one: here the 1st, 2nd,
+    4th and 8th of ten."""
+    be = Backend()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be))
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client.settimeout(0.3)
+    dcid, scid = qi.new_ids()
+    first = udp_exchange(p.tls_port, qi.client_initial(dcid, scid, GARBAGE_HELLO), sock=client)
+    assert qi.connection_close_code(qi.server_initial_frames(first, dcid)) == 0x132
+    for n in range(10):
+        client.sendto(qi.client_initial(dcid, scid, GARBAGE_HELLO, pn=n + 1),
+                      ("127.0.0.1", p.tls_port))
+    answers = []
+    try:
+        while True:
+            answers.append(client.recv(65536))
+    except socket.timeout:
+        pass
+    client.close()
+    assert len(answers) == 4, len(answers)
+    assert all(qi.connection_close_code(qi.server_initial_frames(a, dcid)) == 0x132
+               for a in answers)
+    be.stop()
