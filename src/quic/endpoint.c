@@ -16,6 +16,9 @@
 
 /* a short-header packet shorter than this cannot be one of ours: no reset */
 #define RESET_MIN_TRIGGER 41
+/* stateless resets a worker sends per second at most (spoofed sources
+ * must not turn it into a packet cannon) */
+#define RESETS_PER_SECOND 100
 
 static struct quic_endpoint *endpoint_of(struct worker *w)
 {
@@ -125,6 +128,13 @@ static void send_stateless_reset(struct quic_endpoint *ep, const ngtcp2_path *pa
                                  const uint8_t *dcid, size_t len)
 {
     if (len < RESET_MIN_TRIGGER)
+        return;
+    uint64_t now = loop_now_ms(ep->w->loop);
+    if (now - ep->reset_window_ms >= 1000) {
+        ep->reset_window_ms = now;
+        ep->resets_in_window = 0;
+    }
+    if (ep->resets_in_window++ >= RESETS_PER_SECOND)
         return;
     uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN], rnd[64];
     ngtcp2_cid cid;

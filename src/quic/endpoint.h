@@ -25,8 +25,10 @@ struct quic_endpoint {
     struct worker *w;
     struct cid_map cids;
     size_t n_conns;
-    size_t n_handshakes; /* connections not yet through the handshake */
-    uint8_t *rx_bufs;    /* struct udp_rx buffers */
+    size_t n_handshakes;      /* connections not yet through the handshake */
+    uint64_t reset_window_ms; /* stateless resets sent in this second */
+    uint32_t resets_in_window;
+    uint8_t *rx_bufs; /* struct udp_rx buffers */
     uint8_t tx[QUIC_TX_MAX];
 };
 

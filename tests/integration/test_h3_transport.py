@@ -253,3 +253,25 @@ def test_closing_period_answers_late_packets_sparingly(tmp_path, start_proxy):
     assert all(qi.connection_close_code(qi.server_initial_frames(a, dcid)) == 0x132
                for a in answers)
     be.stop()
+
+
+def test_stateless_resets_are_rate_limited(tmp_path, start_proxy):
+    """At most 100 stateless resets per second per worker: 300 packets for
+    unknown connections in a burst get no more than 100 answers."""
+    be = Backend()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), be,
+                                     extra="worker_threads = 1"))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        for _ in range(300):
+            s.sendto(bytes([0x41]) + os.urandom(76), ("127.0.0.1", p.tls_port))
+        s.settimeout(0.5)
+        answers = 0
+        try:
+            while True:
+                s.recv(65536)
+                answers += 1
+        except socket.timeout:
+            pass
+    assert 50 <= answers <= 100, answers
+    be.stop()
