@@ -4,6 +4,7 @@
  *   h3load [-n REQUESTS | -D SECONDS] [-c CONNS] [-m STREAMS] [--new-conn]
  *          [--sni NAME] [--connect-to HOST:PORT] [--groups LIST] [--cafile F]
  *          [--timeout SECONDS] URL
+ *   h3load --probe=NAME [--sni NAME] [--connect-to HOST:PORT] [--timeout S] URL
  *
  * One thread, one event loop (epoll): CONNS QUIC v1 connections, each on a
  * connected UDP socket of its own (recvmmsg, sendmmsg), each keeping
@@ -28,7 +29,22 @@
  * from the connection's start), connections, handshake_failures, retries
  * (Retry packets), duration_s, body_bytes, client_cpu_us_per_req and the
  * negotiated version, cipher, group and alpn. Exit status: 0, 1 when no
- * request succeeded or on setup errors, 2 on a usage error. */
+ * request succeeded or on setup errors, 2 on a usage error.
+ *
+ * --probe=NAME: one connection that, once the handshake is done, breaks an
+ * HTTP/3 rule on purpose (the bad-input tests), then waits for the server's
+ * answer (or --timeout) and prints what it saw, one per line:
+ * "close_error_type transport|application|none", "close_error_code 0x..."
+ * (the peer's CONNECTION_CLOSE), "stream_reset ID 0x..." (a RESET_STREAM
+ * received) and "status CODE" (a response). The raw bytes of a probe go on
+ * QUIC streams of their own, past nghttp3. NAME is one of:
+ *   control2          a second control stream (SETTINGS in it)
+ *   control-data      a DATA frame on our control stream, after SETTINGS
+ *   missing-settings  a control stream whose first frame is GOAWAY
+ *   settings-twice    SETTINGS twice on our control stream
+ *   h2-frame          a request stream: HEADERS, then frame type 0x06
+ *   big-headers       a GET whose field section is about 70 KiB
+ * Exit status 0 once something was printed. */
 #include "quic/crypto.h"
 #include "quic/crypto_client.h"
 #include "quic/tls_bridge.h"
@@ -68,6 +84,7 @@ struct opts {
     long requests, conns, streams;
     double duration, timeout;
     bool new_conn;
+    const char *probe;
 };
 
 struct request {
@@ -122,12 +139,27 @@ static char first_error[256];
 static char neg_version[32], neg_cipher[64], neg_group[64], neg_alpn[32];
 static uint8_t *rx_bufs;
 
+/* --probe: bytes written on QUIC streams of their own, past nghttp3 */
+struct raw_stream {
+    int64_t id;
+    uint8_t *data;
+    size_t len, off;
+};
+static struct raw_stream raws[2];
+static int nraws;
+static bool probe_sent, probe_done;
+static uint64_t probe_deadline; /* ns */
+
 static void usage(FILE *out, int status)
 {
-    fprintf(out,
-            "usage: h3load [-n REQUESTS | -D SECONDS] [-c CONNS] [-m STREAMS] [--new-conn]\n"
-            "              [--sni NAME] [--connect-to HOST:PORT] [--groups LIST] [--cafile F]\n"
-            "              [--timeout SECONDS] URL\n");
+    fprintf(
+        out,
+        "usage: h3load [-n REQUESTS | -D SECONDS] [-c CONNS] [-m STREAMS] [--new-conn]\n"
+        "              [--sni NAME] [--connect-to HOST:PORT] [--groups LIST] [--cafile F]\n"
+        "              [--timeout SECONDS] URL\n"
+        "       h3load --probe=NAME [--sni NAME] [--connect-to HOST:PORT] [--timeout SECONDS] URL\n"
+        "              NAME: control2 control-data missing-settings settings-twice h2-frame\n"
+        "                    big-headers\n");
     exit(status);
 }
 
@@ -177,6 +209,10 @@ static void parse_args(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help"))
             usage(stdout, 0);
+        if (!strncmp(a, "--probe=", 8)) {
+            O.probe = a + 8;
+            continue;
+        }
         if (!strcmp(a, "--new-conn")) {
             O.new_conn = true;
             continue;
@@ -211,6 +247,10 @@ static void parse_args(int argc, char **argv)
         else
             usage(stderr, 2);
     }
+    if (O.probe && O.requests == 0 && O.duration == 0)
+        O.requests = 1; /* one connection, one probe */
+    if (O.probe)
+        O.conns = 1;
     if (!O.url || (O.requests > 0) == (O.duration > 0))
         usage(stderr, 2); /* exactly one of -n, -D */
     if (O.new_conn)
@@ -274,6 +314,8 @@ static void parse_url(void)
 
 static bool may_start(void)
 {
+    if (O.probe)
+        return S.conns == 0; /* its one connection; the probe makes requests */
     if (stopping)
         return false;
     if (O.requests > 0)
@@ -298,6 +340,10 @@ static void request_end(struct request *r, bool error)
 {
     struct conn *c = r->c;
     S.requests++;
+    if (O.probe && r->status) {
+        printf("status %d\n", r->status);
+        probe_done = true;
+    }
     if (error || !r->ended) {
         S.errors++;
     } else if (r->status >= 200 && r->status < 300) {
@@ -320,6 +366,8 @@ static void request_end(struct request *r, bool error)
     free(r);
 }
 
+static char *big_value; /* --probe=big-headers: an x-big field */
+
 static int submit(struct conn *c)
 {
     int64_t id;
@@ -331,16 +379,18 @@ static int submit(struct conn *c)
     r->c = c;
     r->id = id;
     r->t0 = now_ns();
-#define NV(n, v)                                                                                   \
-    {                                                                                              \
-        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP3_NV_FLAG_NONE             \
-    }
-    const nghttp3_nv nva[] = {
+#define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP3_NV_FLAG_NONE }
+    nghttp3_nv nva[] = {
         NV(":method", "GET"), NV(":scheme", "https"),     NV(":authority", authority),
-        NV(":path", path),    NV("user-agent", "h3load"),
+        NV(":path", path),    NV("user-agent", "h3load"), NV("x-big", ""),
     };
 #undef NV
-    if (nghttp3_conn_submit_request(c->h3, id, nva, sizeof(nva) / sizeof(nva[0]), NULL, r) != 0) {
+    size_t nnv = sizeof(nva) / sizeof(nva[0]) - 1;
+    if (big_value) {
+        nva[nnv].value = (uint8_t *)big_value;
+        nva[nnv++].valuelen = strlen(big_value);
+    }
+    if (nghttp3_conn_submit_request(c->h3, id, nva, nnv, NULL, r) != 0) {
         free(r);
         return -1;
     }
@@ -355,11 +405,100 @@ static int submit(struct conn *c)
     return 0;
 }
 
+static bool is_raw(int64_t id)
+{
+    for (int i = 0; i < nraws; i++)
+        if (raws[i].id == id)
+            return true;
+    return false;
+}
+
+/* A QUIC stream of the probe's, with len bytes to write on it. */
+static int raw_open(struct conn *c, bool bidi, const uint8_t *data, size_t len)
+{
+    struct raw_stream *rs = &raws[nraws];
+    int rv = bidi ? ngtcp2_conn_open_bidi_stream(c->q, &rs->id, NULL)
+                  : ngtcp2_conn_open_uni_stream(c->q, &rs->id, NULL);
+    rs->data = malloc(len);
+    if (rv != 0 || !rs->data)
+        return -1;
+    memcpy(rs->data, data, len);
+    rs->len = len;
+    rs->off = 0;
+    nraws++;
+    return 0;
+}
+
+/* Probes whose control stream is ours, not nghttp3's. */
+static bool probe_owns_control(void)
+{
+    return O.probe && (!strcmp(O.probe, "control-data") || !strcmp(O.probe, "missing-settings") ||
+                       !strcmp(O.probe, "settings-twice"));
+}
+
+/* Breaks the rule the probe is named after. Returns 0 or -1. */
+static int probe_start(struct conn *c)
+{
+    static const uint8_t settings_then_settings[] = { 0x00, 0x04, 0x00, 0x04, 0x00 };
+    static const uint8_t settings_then_data[] = { 0x00, 0x04, 0x00, 0x00, 0x00 };
+    static const uint8_t goaway_first[] = { 0x00, 0x07, 0x01, 0x00 };
+    probe_sent = true;
+    c->dirty = true;
+    if (!strcmp(O.probe, "control2"))
+        return raw_open(c, false, settings_then_settings, 3); /* type, SETTINGS {} */
+    if (!strcmp(O.probe, "settings-twice"))
+        return raw_open(c, false, settings_then_settings, sizeof(settings_then_settings));
+    if (!strcmp(O.probe, "control-data"))
+        return raw_open(c, false, settings_then_data, sizeof(settings_then_data));
+    if (!strcmp(O.probe, "missing-settings"))
+        return raw_open(c, false, goaway_first, sizeof(goaway_first));
+    if (!strcmp(O.probe, "h2-frame")) {
+        /* HEADERS: QPACK prefix 0 0; static 17 :method GET, 23 :scheme
+         * https, 1 :path /; :authority (static 0) with a literal value; then
+         * a frame of type 0x06 (HTTP/2's PING), empty */
+        size_t alen = strlen(authority);
+        if (alen > 40)
+            return -1;
+        uint8_t b[64];
+        size_t n = 0;
+        b[n++] = 0x01;
+        b[n++] = (uint8_t)(7 + alen);
+        b[n++] = 0x00;
+        b[n++] = 0x00;
+        b[n++] = 0xd1;
+        b[n++] = 0xd7;
+        b[n++] = 0xc1;
+        b[n++] = 0x50;
+        b[n++] = (uint8_t)alen;
+        memcpy(b + n, authority, alen);
+        n += alen;
+        b[n++] = 0x06;
+        b[n++] = 0x00;
+        return raw_open(c, true, b, n);
+    }
+    if (!strcmp(O.probe, "big-headers")) {
+        big_value = malloc(70u << 10);
+        if (!big_value)
+            return -1;
+        memset(big_value, 'a', (70u << 10) - 1);
+        big_value[(70u << 10) - 1] = '\0';
+        return submit(c);
+    }
+    return -1;
+}
+
 /* Keeps the connection's streams full while requests are due. */
 static void fill(struct conn *c)
 {
     if (!c->h3_up || c->dead || c->done)
         return;
+    if (O.probe) {
+        if (!probe_sent && probe_start(c) != 0) {
+            c->dead = true;
+            note_error("%s", "cannot start the probe");
+        }
+        return;
+    }
     if (O.new_conn && c->made > 0)
         return; /* its one request was made */
     while (c->inflight < O.streams && may_start() && ngtcp2_conn_get_streams_bidi_left(c->q) > 0)
@@ -463,10 +602,11 @@ static int h3_start(struct conn *c)
     if (nghttp3_conn_client_new(&c->h3, &cb, &settings, NULL, c) != 0)
         return -1;
     int64_t ctrl, enc, dec;
-    if (ngtcp2_conn_open_uni_stream(c->q, &ctrl, NULL) != 0 ||
-        ngtcp2_conn_open_uni_stream(c->q, &enc, NULL) != 0 ||
+    if (!probe_owns_control() && (ngtcp2_conn_open_uni_stream(c->q, &ctrl, NULL) != 0 ||
+                                  nghttp3_conn_bind_control_stream(c->h3, ctrl) != 0))
+        return -1;
+    if (ngtcp2_conn_open_uni_stream(c->q, &enc, NULL) != 0 ||
         ngtcp2_conn_open_uni_stream(c->q, &dec, NULL) != 0 ||
-        nghttp3_conn_bind_control_stream(c->h3, ctrl) != 0 ||
         nghttp3_conn_bind_qpack_streams(c->h3, enc, dec) != 0)
         return -1;
     c->h3_up = true;
@@ -569,6 +709,10 @@ static int on_recv_stream_data(ngtcp2_conn *q, uint32_t flags, int64_t id, uint6
                                const uint8_t *data, size_t len, void *user, void *stream_user)
 {
     struct conn *c = user;
+    if (is_raw(id)) {
+        consume(c, id, len); /* what the server says there is not read */
+        return 0;
+    }
     if (!c->h3)
         return NGTCP2_ERR_CALLBACK_FAILURE;
     nghttp3_ssize n =
@@ -587,6 +731,8 @@ static int on_acked_stream_data(ngtcp2_conn *q, int64_t id, uint64_t offset, uin
                                 void *user, void *stream_user)
 {
     struct conn *c = user;
+    if (is_raw(id))
+        return 0;
     return c->h3 && nghttp3_conn_add_ack_offset(c->h3, id, len) != 0 ? NGTCP2_ERR_CALLBACK_FAILURE
                                                                      : 0;
 }
@@ -612,6 +758,10 @@ static int on_stream_reset(ngtcp2_conn *q, int64_t id, uint64_t final_size, uint
                            void *user, void *stream_user)
 {
     struct conn *c = user;
+    if (O.probe)
+        printf("stream_reset %lld 0x%llx\n", (long long)id, (unsigned long long)app_error);
+    if (is_raw(id))
+        return 0;
     return c->h3 && nghttp3_conn_shutdown_stream_read(c->h3, id) != 0 ? NGTCP2_ERR_CALLBACK_FAILURE
                                                                       : 0;
 }
@@ -729,6 +879,15 @@ static void conn_close(struct conn *c, bool error)
 
 static void conn_fail(struct conn *c, int rv)
 {
+    if (O.probe && rv == NGTCP2_ERR_DRAINING && !probe_done) {
+        ngtcp2_connection_close_error e;
+        ngtcp2_conn_get_connection_close_error(c->q, &e);
+        printf("close_error_type %s\nclose_error_code 0x%llx\n",
+               e.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION ? "application"
+                                                                             : "transport",
+               (unsigned long long)e.error_code);
+        probe_done = true;
+    }
     if (rv != NGTCP2_ERR_DRAINING && rv != NGTCP2_ERR_IDLE_CLOSE && c->err.error_code == 0) {
         if (rv == NGTCP2_ERR_CRYPTO)
             ngtcp2_connection_close_error_set_transport_error_tls_alert(
@@ -830,6 +989,28 @@ static void conn_write(struct conn *c)
     ngtcp2_path_storage ps;
     ngtcp2_path_storage_zero(&ps);
     c->dirty = false;
+    for (int i = 0; i < nraws; i++) {
+        struct raw_stream *rs = &raws[i];
+        while (rs->off < rs->len && n < BATCH) {
+            ngtcp2_vec v = { rs->data + rs->off, rs->len - rs->off };
+            ngtcp2_ssize written = -1;
+            ngtcp2_pkt_info pi;
+            ngtcp2_ssize w =
+                ngtcp2_conn_writev_stream(c->q, &ps.path, &pi, bufs[n], max_pkt, &written,
+                                          NGTCP2_WRITE_STREAM_FLAG_NONE, rs->id, &v, 1, ts);
+            if (w == NGTCP2_ERR_STREAM_DATA_BLOCKED || w == NGTCP2_ERR_STREAM_SHUT_WR)
+                break;
+            if (w < 0) {
+                conn_fail(c, (int)w);
+                return;
+            }
+            if (written > 0)
+                rs->off += (size_t)written;
+            if (w == 0)
+                break;
+            lens[n++] = (size_t)w;
+        }
+    }
     for (;;) {
         int64_t id = -1;
         int fin = 0;
@@ -1070,6 +1251,7 @@ int main(int argc, char **argv)
 
     double cpu0 = self_cpu_s();
     t_begin = now_ns();
+    probe_deadline = t_begin + (uint64_t)(O.timeout * NGTCP2_SECONDS);
     t_stop = O.duration > 0 ? t_begin + (uint64_t)(O.duration * NGTCP2_SECONDS) : UINT64_MAX;
     struct epoll_event evs[64];
     housekeeping();
@@ -1085,7 +1267,8 @@ int main(int argc, char **argv)
         if (!stopping && !may_start())
             stopping = true;
         housekeeping();
-        if (stopping && all_idle())
+        if (O.probe ? probe_done || now_ns() > probe_deadline || !slots[0].active
+                    : stopping && all_idle())
             break;
     }
     double secs = (double)(now_ns() - t_begin) / 1e9;
@@ -1093,6 +1276,13 @@ int main(int argc, char **argv)
     for (long i = 0; i < O.conns; i++)
         if (slots[i].active)
             conn_close(&slots[i], false);
+    if (O.probe) {
+        if (!probe_done)
+            printf("close_error_type none\n");
+        if (first_error[0])
+            printf("first_error %s\n", first_error);
+        return 0;
+    }
     report(secs, cpu);
     return S.succeeded > 0 ? 0 : 1;
 }
