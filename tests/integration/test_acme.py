@@ -354,6 +354,11 @@ registry_path = "{tmp_path / 'reg'}"
     # after issuance: no token pending
     status, out = http01_get(http_port, "/.well-known/acme-challenge/nope", "a.example")
     assert status == 404, out
+    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{http_version}",
+                        "--http2-prior-knowledge", "--resolve", f"a.example:{http_port}:127.0.0.1",
+                        f"http://a.example:{http_port}/.well-known/acme-challenge/nope"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.stdout == "404 2", r.stdout  # h2c: the same answer
     status, out = http01_get(http_port, "/other", "a.example")
     assert status == 301 and b"https://a.example" in out.lower(), out
     # a host that is not an http-01 domain: routed as usual
