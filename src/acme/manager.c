@@ -55,7 +55,7 @@ static char *identity_of(const struct cfg *cfg)
     size_t cap =
         64 + strlen(cfg->acme.dir_url) + strlen(cfg->acme.email) + strlen(cfg->acme.registry_path);
     for (size_t i = 0; i < cfg->n_apps; i++)
-        cap += strlen(cfg->apps[i].server_name) + 4;
+        cap += strlen(cfg->apps[i].server_name) + 16;
     char *s = malloc(cap);
     if (!s)
         return NULL;
@@ -63,7 +63,8 @@ static char *identity_of(const struct cfg *cfg)
                                 cfg->acme.registry_path);
     for (size_t i = 0; i < cfg->n_apps; i++)
         if (cfg->apps[i].tls.enabled && cfg->apps[i].tls.acme)
-            n += (size_t)snprintf(s + n, cap - n, "%s\n", cfg->apps[i].server_name);
+            n += (size_t)snprintf(s + n, cap - n, "%s %s\n", cfg->apps[i].server_name,
+                                  cfg->apps[i].tls.http01 ? "http-01" : "tls-alpn-01");
     return s;
 }
 
@@ -339,6 +340,7 @@ int acme_manager_sync(const struct cfg *cfg)
             continue;
         struct acme_domain *d = &m->domains[k++];
         d->name = strdup(app->server_name);
+        d->http01 = app->tls.http01;
         if (!d->name ||
             acme_registry_cert_path(&cfg->acme, app->server_name, d->path, sizeof(d->path)) < 0) {
             log_error("rpxy ACME error: registry path too long for \"%s\"", app->server_name);

@@ -83,6 +83,7 @@ struct cfg_tls {
     bool https_redirection;
     bool https_redirection_given;
     bool acme;
+    bool http01; /* challenge = "http-01" (ours) */
 };
 
 struct cfg_app {
@@ -119,6 +120,7 @@ struct cfg_acme {
     char *dir_url;
     char *email;
     char *registry_path;
+    bool any_http01; /* some ACME app uses HTTP-01 (set while validating) */
 };
 
 struct cfg_proxy_protocol {

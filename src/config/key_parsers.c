@@ -517,6 +517,24 @@ int cfg_parse_health_check(struct cfg_loader *ld, const struct toml_keyval *kv, 
     return rc;
 }
 
+int cfg_parse_acme_challenge(struct cfg_loader *ld, const struct toml_keyval *kv, void *field,
+                             void *obj)
+{
+    if (kv->val.type != TOML_STRING)
+        return ld_type_error(ld, kv, "a string");
+    if (strcmp(kv->val.u.str.ptr, "tls-alpn-01") == 0)
+        *(bool *)field = false;
+    else if (strcmp(kv->val.u.str.ptr, "http-01") == 0)
+        *(bool *)field = true;
+    else {
+        ld_error(ld, kv->val.line, kv->val.col, kv->key,
+                 "unknown ACME challenge \"%s\" (expected \"tls-alpn-01\" or \"http-01\")",
+                 kv->val.u.str.ptr);
+        return -1;
+    }
+    return 0;
+}
+
 int cfg_parse_health_type(struct cfg_loader *ld, const struct toml_keyval *kv, void *field,
                           void *obj)
 {

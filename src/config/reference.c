@@ -190,6 +190,12 @@ static const char intro[] =
     "at two thirds of the lifetime; a failed order is retried after 1 s, 2 s, 4 s, ... up to "
     "2^16 s. Progress is logged as `rpxy ACME event: ...`, failures as `rpxy ACME error: "
     "...`.\n"
+    "- HTTP-01 (ours, RFC 8555 8.3): with `challenge = \"http-01\"` in the app's `tls` table "
+    "the CA fetches `http://<server_name>/.well-known/acme-challenge/<token>` from "
+    "`listen_port` (for a TLS port behind something that terminates TLS). The plaintext "
+    "listener answers it before routing and before the app's https redirect: a pending "
+    "token gets 200 with the key authorization (`application/octet-stream`), any other "
+    "token on that path 404 when the host is such an app; other requests go on as usual.\n"
     "- Differences from rpxy: a `registry_path` with upper-case letters and a `dir_url` "
     "without a path both work (rpxy writes and reads different files then). Switching an app "
     "between `acme = true` and certificate files takes effect on reload.\n";

@@ -173,8 +173,19 @@ static const struct cfg_key tls_keys[] = {
         "PEM CA certificates; when set, clients must present a certificate they issued "
         "(mutual TLS; no session resumption for the app)."),
     BOOL(struct cfg_tls, "acme", acme, 0,
-         "Obtain the certificate with ACME TLS-ALPN-01 (needs [experimental.acme]; no cert "
-         "paths then)."),
+         "Obtain the certificate with ACME, TLS-ALPN-01 unless `challenge` says otherwise (needs "
+         "[experimental.acme]; no cert paths then)."),
+    { .name = "challenge",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg_tls, http01),
+      .parse = cfg_parse_acme_challenge,
+      .flags = CFG_F_OURS,
+      .type_doc = "string",
+      .default_doc = "\"tls-alpn-01\"",
+      .help = "The ACME challenge of an `acme = true` app: `tls-alpn-01` (answered on the TLS "
+              "listener) or `http-01` (RFC 8555 8.3: `GET /.well-known/acme-challenge/<token>` "
+              "answered on the plaintext listener before routing and redirects; for a TLS port "
+              "behind something that terminates TLS). `http-01` needs `listen_port`." },
 };
 
 static const struct cfg_section tls_section = {

@@ -59,7 +59,7 @@ void cfg_print_summary(const struct cfg *c, FILE *out)
         if (a->tls.enabled) {
             fputs(", tls", out);
             if (a->tls.acme)
-                fputs(" (acme)", out);
+                fputs(a->tls.http01 ? " (acme, http-01)" : " (acme)", out);
             if (a->tls.client_ca_cert_path)
                 fputs(", mutual tls", out);
             if (c->listen_port >= 0 && a->tls.https_redirection)

@@ -163,6 +163,16 @@ static void check_apps(struct cfg_loader *ld, struct cfg *c, bool *any_sticky)
             report(ld, CFG_ERROR, tls, "acme", app_path(app, "tls.acme", buf, sizeof(buf)),
                    app->pos.line, app->pos.col,
                    "acme = true requires an [experimental.acme] table with `email`");
+        if (tls->http01 && !tls->acme)
+            report(ld, CFG_ERROR, tls, "challenge",
+                   app_path(app, "tls.challenge", buf, sizeof(buf)), app->pos.line, app->pos.col,
+                   "challenge is set but acme = true is not");
+        else if (tls->enabled && tls->http01 && c->listen_port < 0)
+            report(ld, CFG_ERROR, tls, "challenge",
+                   app_path(app, "tls.challenge", buf, sizeof(buf)), app->pos.line, app->pos.col,
+                   "challenge = \"http-01\" needs the plaintext listener: set listen_port");
+        if (tls->enabled && tls->acme && tls->http01)
+            c->acme.any_http01 = true;
         check_routes(ld, c, app, any_sticky);
     }
 }

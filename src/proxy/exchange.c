@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "acme/challenge.h"
 #include "config/config.h"
 #include "core/worker.h"
 #include "http/h1_parser.h"
@@ -336,6 +337,59 @@ static void redirect(struct exchange *ex, const struct cfg_app *ca, const struct
     exchange_end(ex, true);
 }
 
+#define ACME_HTTP01_PREFIX "/.well-known/acme-challenge/"
+
+/* ACME HTTP-01 (ours, RFC 8555 8.3) on the plaintext listener, before
+ * routing and redirects: a pending token gets its key authorization; any
+ * other token of that path gets 404 when the host is an http-01 domain.
+ * Returns true when the request was answered. */
+static bool acme_http01(struct exchange *ex, const struct ex_request *req, const char *host,
+                        size_t host_len)
+{
+    const size_t plen = sizeof(ACME_HTTP01_PREFIX) - 1;
+    if (!req->routable || req->target_len <= plen ||
+        memcmp(req->target, ACME_HTTP01_PREFIX, plen) != 0)
+        return false;
+    if (!ex->head_request && !(req->method_len == 3 && memcmp(req->method, "GET", 3) == 0))
+        return false;
+    const char *token = req->target + plen;
+    const char *q = memchr(token, '?', req->target_len - plen);
+    size_t token_len = q ? (size_t)(q - token) : req->target_len - plen;
+    char key_auth[512], len_text[24];
+    long n = acme_challenge_http(token, token_len, key_auth, sizeof(key_auth));
+    if (n < 0) {
+        bool fallback = false;
+        const struct route_app *app =
+            route_select_app(ex->rt->table, host, host_len, false, &fallback);
+        if (!app || fallback || !app->cfg->tls.acme || !app->cfg->tls.http01)
+            return false;
+        reject(ex, 404, NULL, !ex->replayable);
+        return true;
+    }
+    int ln = snprintf(len_text, sizeof(len_text), "%ld", n);
+    const struct http_field fields[] = {
+        { "content-type", 12, "application/octet-stream", 24 },
+        { "content-length", 14, len_text, (size_t)ln },
+    };
+    const struct ex_response res = {
+        .status = 200,
+        .fields = fields,
+        .n_fields = 2,
+        .body = EX_BODY_LENGTH,
+        .content_length = (uint64_t)n,
+    };
+    exchange_access_log(ex, 200);
+    ex->resp_started = true;
+    bool ok = ex->fe->response_head(ex, &res) == 0 &&
+              (ex->head_request || ex->fe->response_body(ex, key_auth, (size_t)n) == n);
+    if (ok) {
+        ex->resp_ended = true;
+        ex->fe->response_end(ex, "", 0);
+    }
+    exchange_end(ex, ok);
+    return true;
+}
+
 /* SPEC 4.9 step 14: gRPC always and force_http2_upstream go over HTTP/2
  * (prior knowledge on plaintext); an HTTP/2 client's request to a TLS
  * upstream too, unless force_http11_upstream. */
@@ -484,6 +538,8 @@ void exchange_start(struct client *c, const struct ex_front *fe, void *stream,
         reject(ex, 400, "Invalid host in request header", !ex->replayable);
         return;
     }
+    if (!c->tls && cfg->acme.any_http01 && acme_http01(ex, req, host, host_len))
+        return;
     /* 4.3 SNI and Host consistency */
     const char *sni = client_sni(c);
     if (sni && !cfg->ignore_sni_consistency &&

@@ -15,6 +15,7 @@ import pytest
 from cryptography import x509
 
 from acme_env import Pebble
+from backends import raw_request
 from conftest import free_port, run_rpxy
 
 
@@ -314,3 +315,89 @@ def test_corrupted_cached_certificate_is_replaced(tmp_path, pebble, start_proxy)
     p2.wait_log(r'DeployedNewCert domain="a.example"', timeout=20)
     ok, _, out = wait_served(tls_port, "a.example", pb.root_pem())
     assert ok, out
+
+
+def http01_get(port, path, host):
+    out = raw_request(port, f"GET {path} HTTP/1.1\r\nHost: {host}\r\n"
+                            "Connection: close\r\n\r\n".encode())
+    return int(out[9:12]), out
+
+
+def test_http01_answered_on_plaintext_listener(tmp_path, pebble, start_proxy, backend):
+    """`challenge = "http-01"` (ours): pebble validates on the proxy's plaintext
+    port, where /.well-known/acme-challenge/<token> is answered before the
+    app's https redirect; the certificate is then served on the TLS port.
+    Unknown tokens of an http-01 domain get 404, other paths go on as before."""
+    http_port = free_port()
+    pb = pebble(free_port(), http_port=http_port)  # nothing on its tlsPort
+    p = start_proxy(f"""listen_port = {http_port}
+listen_port_tls = {{tls_port}}
+[apps.a]
+server_name = "a.example"
+reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:{backend.port}" }}] }}]
+tls = {{ acme = true, challenge = "http-01" }}
+[apps.plain]
+server_name = "plain.example"
+reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:{backend.port}" }}] }}]
+[experimental.acme]
+dir_url = "{pb.dir_url}"
+email = "admin@example.com"
+registry_path = "{tmp_path / 'reg'}"
+""", env=pb.env)
+    p.wait_log(r'DeployedNewCert domain="a.example"', timeout=20)
+    root = pb.root_pem()
+    ok, leaf, out = wait_served(p.tls_port, "a.example", root)
+    assert ok, out
+    assert "rpxy ACME error" not in p.log()
+    assert re.search(r"GET /\.well-known/acme-challenge/[\w-]+ HTTP/1\.1 -- 200 OK", p.log())
+    assert "Attempting to validate w/ HTTP: http://a.example:" in pb.log()
+    # after issuance: no token pending
+    status, out = http01_get(http_port, "/.well-known/acme-challenge/nope", "a.example")
+    assert status == 404, out
+    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{http_version}",
+                        "--http2-prior-knowledge", "--resolve", f"a.example:{http_port}:127.0.0.1",
+                        f"http://a.example:{http_port}/.well-known/acme-challenge/nope"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.stdout == "404 2", r.stdout  # h2c: the same answer
+    status, out = http01_get(http_port, "/other", "a.example")
+    assert status == 301 and b"https://a.example" in out.lower(), out
+    # a host that is not an http-01 domain: routed as usual
+    n = len(backend.requests)
+    status, out = http01_get(http_port, "/.well-known/acme-challenge/nope", "plain.example")
+    assert status == 200 and len(backend.requests) == n + 1, out
+    status, out = http01_get(http_port, "/x", "plain.example")
+    assert status == 200, out
+
+
+def test_unknown_acme_challenge_is_a_config_error(tmp_path, write_config):
+    path = write_config(acme_config("https://127.0.0.1:1/dir", tmp_path / "reg", free_port(),
+                                    names=("a.example",))
+                        .replace("{port}", str(free_port()))
+                        .replace("acme = true,", 'acme = true, challenge = "dns-01",'))
+    r = run_rpxy("--config", path, "--check", timeout=10)
+    assert r.returncode == 1
+    assert re.search(r'config\.toml:\d+:\d+: error: apps\.app0\.tls\.challenge: unknown ACME '
+                     r'challenge "dns-01"', r.stdout + r.stderr), r.stdout + r.stderr
+
+
+def test_http01_needs_acme_and_the_plaintext_listener(tmp_path, write_config):
+    path = write_config(f"""listen_port_tls = {free_port()}
+[apps.a]
+server_name = "a.example"
+reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:1" }}] }}]
+tls = {{ acme = true, challenge = "http-01" }}
+[apps.b]
+server_name = "b.example"
+reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:1" }}] }}]
+tls = {{ tls_cert_path = "/x", tls_cert_key_path = "/y", challenge = "http-01" }}
+[experimental.acme]
+email = "admin@example.com"
+registry_path = "{tmp_path / 'reg'}"
+""")
+    r = run_rpxy("--config", path, "--check", timeout=10)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1
+    assert re.search(r'config\.toml:5:\d+: error: apps\.a\.tls\.challenge: challenge = "http-01" '
+                     r'needs the plaintext listener: set listen_port', out), out
+    assert re.search(r"config\.toml:9:\d+: error: apps\.b\.tls\.challenge: challenge is set but "
+                     r"acme = true is not", out), out
