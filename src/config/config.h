@@ -82,6 +82,7 @@ struct cfg_tls {
     char *client_ca_cert_path;
     bool https_redirection;
     bool https_redirection_given;
+    bool challenge_given; /* ours: the ACME challenge was chosen explicitly */
     bool acme;
     bool http01; /* challenge = "http-01" (ours) */
 };

@@ -91,6 +91,7 @@ int cfg_finish_tls(struct cfg_loader *ld, void *obj, const struct toml_table *t)
 {
     struct cfg_tls *tls = obj;
     tls->https_redirection_given = ld_table_has(t, "https_redirection");
+    tls->challenge_given = ld_table_has(t, "challenge");
     int rc = 0;
     bool cert = tls->cert_path != NULL, key = tls->key_path != NULL;
     if (tls->acme && (cert || key))

@@ -163,7 +163,7 @@ static void check_apps(struct cfg_loader *ld, struct cfg *c, bool *any_sticky)
             report(ld, CFG_ERROR, tls, "acme", app_path(app, "tls.acme", buf, sizeof(buf)),
                    app->pos.line, app->pos.col,
                    "acme = true requires an [experimental.acme] table with `email`");
-        if (tls->http01 && !tls->acme)
+        if (tls->challenge_given && !tls->acme)
             report(ld, CFG_ERROR, tls, "challenge",
                    app_path(app, "tls.challenge", buf, sizeof(buf)), app->pos.line, app->pos.col,
                    "challenge is set but acme = true is not");

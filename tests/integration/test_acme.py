@@ -401,3 +401,19 @@ registry_path = "{tmp_path / 'reg'}"
                      r'needs the plaintext listener: set listen_port', out), out
     assert re.search(r"config\.toml:9:\d+: error: apps\.b\.tls\.challenge: challenge is set but "
                      r"acme = true is not", out), out
+
+
+def test_tls_alpn_challenge_without_acme_is_an_error_too(tmp_path, write_config):
+    """Any explicit `challenge` on an app without acme = true is refused,
+    tls-alpn-01 included (it would otherwise be ignored silently)."""
+    path = write_config(f"""listen_port_tls = {free_port()}
+[apps.b]
+server_name = "b.example"
+reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:1" }}] }}]
+tls = {{ tls_cert_path = "/x", tls_cert_key_path = "/y", challenge = "tls-alpn-01" }}
+""")
+    r = run_rpxy("--config", path, "--check", timeout=10)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1
+    assert re.search(r"config\.toml:5:\d+: error: apps\.b\.tls\.challenge: challenge is set but "
+                     r"acme = true is not", out), out
