@@ -118,7 +118,13 @@ static nghttp2_nv make_nv(const char *name, size_t nl, const char *value, size_t
     return (nghttp2_nv){ (uint8_t *)name, (uint8_t *)value, nl, vl, NGHTTP2_NV_FLAG_NONE };
 }
 
-#define NV_LIT(n, v, vl) make_nv(n, sizeof(n) - 1, v, vl)
+/* nghttp2 pairs for fields (copied at submission). */
+static size_t to_nv(const struct http_field *f, size_t n, nghttp2_nv *nv)
+{
+    for (size_t i = 0; i < n; i++)
+        nv[i] = make_nv(f[i].name, f[i].name_len, f[i].value, f[i].value_len);
+    return n;
+}
 
 static void fe_synthetic(struct exchange *ex, int status, const char *location, size_t location_len,
                          bool close_after)
@@ -127,14 +133,9 @@ static void fe_synthetic(struct exchange *ex, int status, const char *location, 
     if (s->replied || s->closed || s->h2->freeing)
         return;
     char code[4];
-    http_status_text(status, code);
-    const char *date = http_date_now();
+    struct http_field f[3];
     nghttp2_nv nv[3];
-    size_t n = 0;
-    nv[n++] = NV_LIT(":status", code, 3);
-    nv[n++] = NV_LIT("date", date, strlen(date));
-    if (location)
-        nv[n++] = NV_LIT("location", location, location_len);
+    size_t n = to_nv(f, http_synthetic_head(status, location, location_len, code, f), nv);
     s->resp_eof = true; /* the whole response */
     submit_head(s, nv, n, false);
 }
@@ -144,32 +145,18 @@ static void fe_continue_100(struct exchange *ex)
     /* HTTP/2 clients send the body without waiting (RFC 9113 8.1.1) */
 }
 
-/* Lower-cases names into s->resp_hdr (HTTP/2 field names are lower-case)
- * and builds nv entries pointing there. Returns the count, or -1. */
-static long lower_fields(struct h2_stream *s, const struct http_field *f, size_t n, nghttp2_nv *nv,
-                         size_t cap)
-{
-    struct http_field lf[H2_MAX_FIELDS + 1];
-    long k = http_lower_fields(&s->resp_hdr, f, n, lf,
-                               cap < H2_MAX_FIELDS + 1 ? cap : H2_MAX_FIELDS + 1);
-    for (long i = 0; i < k; i++)
-        nv[i] = make_nv(lf[i].name, lf[i].name_len, lf[i].value, lf[i].value_len);
-    return k;
-}
-
 static void fe_interim(struct exchange *ex, int status, const struct http_field *fields, size_t n)
 {
     struct h2_stream *s = ex->stream;
     if (s->replied || s->closed)
         return;
     char code[4];
-    http_status_text(status, code);
+    struct http_field f[H2_MAX_FIELDS + 1];
     nghttp2_nv nv[H2_MAX_FIELDS + 1];
-    nv[0] = NV_LIT(":status", code, 3);
-    long k = lower_fields(s, fields, n, nv + 1, H2_MAX_FIELDS);
-    if (k >= 0)
-        nghttp2_submit_headers(s->h2->session, NGHTTP2_FLAG_NONE, s->id, NULL, nv, 1 + (size_t)k,
-                               NULL);
+    long k = http_interim_head(status, fields, n, code, &s->resp_hdr, f, H2_MAX_FIELDS + 1);
+    if (k > 0)
+        nghttp2_submit_headers(s->h2->session, NGHTTP2_FLAG_NONE, s->id, NULL, nv,
+                               to_nv(f, (size_t)k, nv), NULL);
 }
 
 static int fe_response_head(struct exchange *ex, const struct ex_response *res)
@@ -178,21 +165,12 @@ static int fe_response_head(struct exchange *ex, const struct ex_response *res)
     if (s->closed || res->raw)
         return -1;
     char code[4];
-    http_status_text(res->status, code);
+    struct http_field f[H2_MAX_FIELDS + 4];
     nghttp2_nv nv[H2_MAX_FIELDS + 4];
-    size_t n = 0;
-    nv[n++] = NV_LIT(":status", code, 3);
-    long k = lower_fields(s, res->fields, res->n_fields, nv + n, H2_MAX_FIELDS + 1);
+    long k = http_final_head(res, code, &s->resp_hdr, f, H2_MAX_FIELDS + 4);
     if (k < 0)
         return -1;
-    n += (size_t)k;
-    nv[n++] = NV_LIT("server", "rpxy", 4);
-    const char *date = http_date_now();
-    if (!res->has_date)
-        nv[n++] = NV_LIT("date", date, strlen(date));
-    bool body = !ex->head_request && res->body != EX_BODY_NONE &&
-                !(res->body == EX_BODY_LENGTH && res->content_length == 0);
-    submit_head(s, nv, n, body);
+    submit_head(s, nv, to_nv(f, (size_t)k, nv), http_head_has_body(ex, res));
     return 0;
 }
 

@@ -297,7 +297,13 @@ static nghttp3_nv make_nv(const char *name, size_t nl, const char *value, size_t
     return (nghttp3_nv){ (uint8_t *)name, (uint8_t *)value, nl, vl, NGHTTP3_NV_FLAG_NONE };
 }
 
-#define NV_LIT(n, v, vl) make_nv(n, sizeof(n) - 1, v, vl)
+/* nghttp3 pairs for fields (copied at submission). */
+static size_t to_nv(const struct http_field *f, size_t n, nghttp3_nv *nv)
+{
+    for (size_t i = 0; i < n; i++)
+        nv[i] = make_nv(f[i].name, f[i].name_len, f[i].value, f[i].value_len);
+    return n;
+}
 
 static void fe_synthetic(struct exchange *ex, int status, const char *location, size_t location_len,
                          bool close_after)
@@ -306,14 +312,9 @@ static void fe_synthetic(struct exchange *ex, int status, const char *location, 
     if (s->replied || s->closed || s->h3->freeing)
         return;
     char code[4];
-    http_status_text(status, code);
-    const char *date = http_date_now();
+    struct http_field f[3];
     nghttp3_nv nv[3];
-    size_t n = 0;
-    nv[n++] = NV_LIT(":status", code, 3);
-    nv[n++] = NV_LIT("date", date, strlen(date));
-    if (location)
-        nv[n++] = NV_LIT("location", location, location_len);
+    size_t n = to_nv(f, http_synthetic_head(status, location, location_len, code, f), nv);
     s->resp_eof = true;
     submit_head(s, nv, n, false);
 }
@@ -323,31 +324,17 @@ static void fe_continue_100(struct exchange *ex)
     /* HTTP/3 clients send the body without waiting */
 }
 
-/* Response fields with lower-cased names (in s->resp_hdr) as nghttp3 nv
- * entries. Returns the count, or -1. */
-static long lower_nv(struct h3_stream *s, const struct http_field *f, size_t n, nghttp3_nv *nv,
-                     size_t cap)
-{
-    struct http_field lf[H3_MAX_FIELDS + 1];
-    long k = http_lower_fields(&s->resp_hdr, f, n, lf,
-                               cap < H3_MAX_FIELDS + 1 ? cap : H3_MAX_FIELDS + 1);
-    for (long i = 0; i < k; i++)
-        nv[i] = make_nv(lf[i].name, lf[i].name_len, lf[i].value, lf[i].value_len);
-    return k;
-}
-
 static void fe_interim(struct exchange *ex, int status, const struct http_field *fields, size_t n)
 {
     struct h3_stream *s = ex->stream;
     if (s->replied || s->closed)
         return;
     char code[4];
-    http_status_text(status, code);
+    struct http_field f[H3_MAX_FIELDS + 1];
     nghttp3_nv nv[H3_MAX_FIELDS + 1];
-    nv[0] = NV_LIT(":status", code, 3);
-    long k = lower_nv(s, fields, n, nv + 1, H3_MAX_FIELDS);
-    if (k >= 0)
-        nghttp3_conn_submit_info(s->h3->h3, s->id, nv, 1 + (size_t)k);
+    long k = http_interim_head(status, fields, n, code, &s->resp_hdr, f, H3_MAX_FIELDS + 1);
+    if (k > 0)
+        nghttp3_conn_submit_info(s->h3->h3, s->id, nv, to_nv(f, (size_t)k, nv));
 }
 
 static int fe_response_head(struct exchange *ex, const struct ex_response *res)
@@ -356,23 +343,15 @@ static int fe_response_head(struct exchange *ex, const struct ex_response *res)
     if (s->closed || res->raw)
         return -1;
     char code[4];
-    http_status_text(res->status, code);
+    struct http_field f[H3_MAX_FIELDS + 4];
     nghttp3_nv nv[H3_MAX_FIELDS + 4];
-    size_t n = 0;
-    nv[n++] = NV_LIT(":status", code, 3);
-    long k = lower_nv(s, res->fields, res->n_fields, nv + n, H3_MAX_FIELDS + 1);
+    long k = http_final_head(res, code, &s->resp_hdr, f, H3_MAX_FIELDS + 4);
     if (k < 0)
         return -1;
-    n += (size_t)k;
-    nv[n++] = NV_LIT("server", "rpxy", 4);
-    const char *date = http_date_now();
-    if (!res->has_date)
-        nv[n++] = NV_LIT("date", date, strlen(date));
-    bool body = !ex->head_request && res->body != EX_BODY_NONE &&
-                !(res->body == EX_BODY_LENGTH && res->content_length == 0);
+    bool body = http_head_has_body(ex, res);
     if (!body)
         s->resp_eof = true;
-    submit_head(s, nv, n, body);
+    submit_head(s, nv, to_nv(f, (size_t)k, nv), body);
     return 0;
 }
 

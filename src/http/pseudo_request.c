@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "proxy/headers.h"
+
 /* Appends bytes to the head buffer; returns their offset, or -1 when the
  * request head is too large. */
 static long head_put(struct req_head *rh, const uint8_t *p, size_t n)
@@ -157,4 +159,49 @@ long http_lower_fields(struct buf *b, const struct http_field *f, size_t n, stru
     }
     b->len = used;
     return (long)k;
+}
+
+#define FIELD_LIT(n, v, vl) ((struct http_field){ n, sizeof(n) - 1, v, vl })
+
+long http_interim_head(int status, const struct http_field *f, size_t n, char code[4],
+                       struct buf *b, struct http_field *out, size_t cap)
+{
+    http_status_text(status, code);
+    out[0] = FIELD_LIT(":status", code, 3);
+    long k = http_lower_fields(b, f, n, out + 1, cap - 1);
+    return k < 0 ? -1 : 1 + k;
+}
+
+long http_final_head(const struct ex_response *res, char code[4], struct buf *b,
+                     struct http_field *out, size_t cap)
+{
+    long k = http_interim_head(res->status, res->fields, res->n_fields, code, b, out, cap - 2);
+    if (k < 0)
+        return -1;
+    size_t n = (size_t)k;
+    out[n++] = FIELD_LIT("server", "rpxy", 4);
+    if (!res->has_date) {
+        const char *date = http_date_now();
+        out[n++] = FIELD_LIT("date", date, strlen(date));
+    }
+    return (long)n;
+}
+
+size_t http_synthetic_head(int status, const char *location, size_t location_len, char code[4],
+                           struct http_field *out)
+{
+    http_status_text(status, code);
+    const char *date = http_date_now();
+    size_t n = 0;
+    out[n++] = FIELD_LIT(":status", code, 3);
+    out[n++] = FIELD_LIT("date", date, strlen(date));
+    if (location)
+        out[n++] = FIELD_LIT("location", location, location_len);
+    return n;
+}
+
+bool http_head_has_body(const struct exchange *ex, const struct ex_response *res)
+{
+    return !ex->head_request && res->body != EX_BODY_NONE &&
+           !(res->body == EX_BODY_LENGTH && res->content_length == 0);
 }

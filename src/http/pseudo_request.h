@@ -55,4 +55,23 @@ void http_status_text(int status, char out[4]);
 long http_lower_fields(struct buf *b, const struct http_field *f, size_t n, struct http_field *out,
                        size_t cap);
 
+/* Response heads as fields for the wire, in one form for both front-ends
+ * (which turn them into their library's name/value pairs). code holds the
+ * status digits and b the lower-cased names: both must live until the head
+ * is submitted. Each returns the count written to out, or -1 when memory
+ * is short. */
+/* An interim (1xx) head: :status, then fields. out: n + 1 entries. */
+long http_interim_head(int status, const struct http_field *f, size_t n, char code[4],
+                       struct buf *b, struct http_field *out, size_t cap);
+/* A final head: :status, the policy's fields, server: rpxy, a date unless
+ * the upstream sent one. out: res->n_fields + 3 entries. */
+long http_final_head(const struct ex_response *res, char code[4], struct buf *b,
+                     struct http_field *out, size_t cap);
+/* A synthetic head (SPEC 4.11): :status, date, location when given. out: 3
+ * entries. */
+size_t http_synthetic_head(int status, const char *location, size_t location_len, char code[4],
+                           struct http_field *out);
+/* Whether a final head is followed by body bytes. */
+bool http_head_has_body(const struct exchange *ex, const struct ex_response *res);
+
 #endif
