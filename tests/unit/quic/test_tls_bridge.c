@@ -13,9 +13,8 @@
 #include "tls/cert_load.h"
 #include "tls/server.h"
 #include "tls/sni_table.h"
+#include "../test_site.h"
 
-static EVP_PKEY *key;
-static X509 *cert;
 static struct tls_sni_table *table;
 static SSL_CTX *app_a, *app_m, *cctx;
 
@@ -88,21 +87,6 @@ static void move(struct side *from, struct side *to)
 
 /* ---- contexts ---- */
 
-static X509 *self_signed(const char *cn)
-{
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 9);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_issuer_name(x, name);
-    X509_set_pubkey(x, key);
-    X509_sign(x, key, EVP_sha256());
-    return x;
-}
-
 /* What server.c's ALPN choice has to become for QUIC: h3 on a bridged
  * connection (the app contexts of this test get it in its place). */
 static int alpn_h3(SSL *ssl, const unsigned char **out, unsigned char *outlen,
@@ -115,25 +99,10 @@ static int alpn_h3(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     return SSL_TLSEXT_ERR_NOACK;
 }
 
-/* An app context for name; with mtls, client certificates required. */
-static SSL_CTX *site(const char *name, int mtls)
+/* An app context for name, with the ALPN choice above. */
+static SSL_CTX *h3_site(const char *name, int mtls)
 {
-    struct tls_material m = { 0 };
-    m.leaf = cert;
-    m.key = key;
-    m.chain = sk_X509_new_null();
-    if (mtls) {
-        m.client_ca = X509_STORE_new();
-        X509_STORE_add_cert(m.client_ca, cert);
-        m.client_ca_names = sk_X509_NAME_new_null();
-    }
-    char err[256] = "";
-    SSL_CTX *ctx = tls_site_ctx_new(&m, name, err, sizeof(err));
-    if (!ctx)
-        printf("# %s\n", err);
-    sk_X509_free(m.chain);
-    X509_STORE_free(m.client_ca);
-    sk_X509_NAME_free(m.client_ca_names);
+    SSL_CTX *ctx = site(name, mtls);
     if (ctx)
         SSL_CTX_set_alpn_select_cb(ctx, alpn_h3, NULL);
     return ctx;
@@ -409,14 +378,6 @@ static int tcp_tp_parse(SSL *ssl, unsigned int type, unsigned int context, const
     return 1;
 }
 
-static void shuttle(BIO *from, BIO *to)
-{
-    char buf[16384];
-    int n;
-    while ((n = BIO_read(from, buf, sizeof(buf))) > 0)
-        BIO_write(to, buf, n);
-}
-
 static void tcp_handshake(void)
 {
     SSL_CTX *tctx = SSL_CTX_new(TLS_client_method());
@@ -462,8 +423,8 @@ int main(void)
     TAP_OK(tls_server_init() == 0, "TLS set up");
     key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     cert = self_signed("a.test");
-    app_a = site("a.test", 0);
-    app_m = site("m.test", 1);
+    app_a = h3_site("a.test", 0);
+    app_m = h3_site("m.test", 1);
     TAP_OK(app_a && app_m, "app contexts");
     table = sni_table_new(2);
     unsigned char digest[32] = { 0 };

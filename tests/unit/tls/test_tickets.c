@@ -13,56 +13,9 @@
 #include "tls/server.h"
 #include "tls/sni_table.h"
 #include "tls/tickets.h"
-
-static EVP_PKEY *key;
-static X509 *cert;
-
-static X509 *self_signed(const char *cn)
-{
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_issuer_name(x, name);
-    X509_set_pubkey(x, key);
-    X509_sign(x, key, EVP_sha256());
-    return x;
-}
-
-/* An app context for name; with client_ca, mutual TLS. */
-static SSL_CTX *site(const char *name, int mtls)
-{
-    struct tls_material m = { 0 };
-    m.leaf = cert;
-    m.key = key;
-    m.chain = sk_X509_new_null();
-    if (mtls) {
-        m.client_ca = X509_STORE_new();
-        X509_STORE_add_cert(m.client_ca, cert);
-        m.client_ca_names = sk_X509_NAME_new_null();
-    }
-    char err[256] = "";
-    SSL_CTX *ctx = tls_site_ctx_new(&m, name, err, sizeof(err));
-    if (!ctx)
-        printf("# %s\n", err);
-    sk_X509_free(m.chain);
-    X509_STORE_free(m.client_ca);
-    sk_X509_NAME_free(m.client_ca_names);
-    return ctx;
-}
+#include "../test_site.h"
 
 static struct tls_sni_table *table;
-
-static void shuttle(BIO *from, BIO *to)
-{
-    char buf[16384];
-    int n;
-    while ((n = BIO_read(from, buf, sizeof(buf))) > 0)
-        BIO_write(to, buf, n);
-}
 
 /* One connection for sni, resuming *session when set; on return *session
  * is the new session (a ticket, if one came). Returns 1 resumed, 0 full
