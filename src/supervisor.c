@@ -85,9 +85,14 @@ static void log_startup(const struct cfg *c)
         log_warn("[experimental.cache] is not implemented by this build yet: responses are not "
                  "cached");
     log_info("Cache is disabled");
-    if (c->proxy_protocol.enabled)
-        log_warn("[experimental.tcp_recv_proxy_protocol] is not implemented by this build yet: "
-                 "connections are served without reading a PROXY header");
+    if (c->proxy_protocol.enabled) {
+        log_warn("PROXY protocol receive is enabled: every TCP connection (HTTP and HTTPS "
+                 "listeners) must begin with a PROXY header; clients connecting directly are "
+                 "closed");
+        log_warn("PROXY headers are not authenticated: the client address they carry is "
+                 "believed from the %zu trusted_proxies network(s) only",
+                 c->proxy_protocol.n_trusted_proxies);
+    }
     if (c->acme.enabled && !acme_in_use(c))
         log_info("[experimental.acme] is set but no app has tls.acme = true");
     if (c->ignore_sni_consistency)
