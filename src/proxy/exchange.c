@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "core/worker.h"
 #include "http/h1_parser.h"
+#include "http/trailer_filter.h"
 #include "log/access_line.h"
 #include "log/log.h"
 #include "proxy/client_conn.h"
@@ -567,10 +568,17 @@ void exchange_start(struct client *c, const struct ex_front *fe, void *stream,
         return;
     }
     ex->route = &ex->rt->routes[route->id];
-    /* 4.8 upgrade */
+    /* 4.8 upgrade. h2c is never tunnelled (ours): the client would speak
+     * HTTP/2 straight to the upstream, past routing and the header policy
+     * ("h2c smuggling"); the request goes on as plain HTTP/1.1. */
     ex->upgrade = req->upgrade;
     const struct http_field *upg =
         ex->upgrade ? find_field(req->fields, req->n_fields, "upgrade", 7) : NULL;
+    if (upg && list_has_token(upg->value, upg->value_len, "h2c", 3)) {
+        log_debug("Upgrade to h2c is not tunnelled: forwarding a plain request");
+        ex->upgrade = false;
+        upg = NULL;
+    }
     if (upg)
         ex->upgrade_value = ex_strdup(ex, upg->value, upg->value_len, &ex->upgrade_value_len);
     if (ex->upgrade && req->version != HTTP_11) {
@@ -694,6 +702,20 @@ long exchange_request_body(struct exchange *ex, const char *p, size_t n)
     return w;
 }
 
+/* The front ends and upstream clients cap trailer sections at 8 KiB; a
+ * larger one loses every field. */
+#define EX_TRAILER_MAX 16384
+
+static size_t filter_trailer(const char *trailer, size_t len, char *kept, const char *whose)
+{
+    size_t dropped = 0,
+           n = len <= EX_TRAILER_MAX ? trailer_filter(trailer, len, kept, &dropped) : 0;
+    if (len > EX_TRAILER_MAX || dropped)
+        log_debug("Dropped %zu field(s) not allowed in a trailer from the %s",
+                  dropped ? dropped : 1, whose);
+    return n;
+}
+
 int exchange_request_end(struct exchange *ex, const char *trailer, size_t trailer_len)
 {
     if (ex->req_done)
@@ -703,11 +725,22 @@ int exchange_request_end(struct exchange *ex, const char *trailer, size_t traile
         ex->upc->shutdown_write(ex);
         return 0;
     }
-    if (ex->req_body == EX_BODY_STREAM && ex->upc->queue_end(ex, trailer, trailer_len) < 0) {
+    char kept[EX_TRAILER_MAX];
+    if (trailer_len)
+        trailer_len = filter_trailer(trailer, trailer_len, kept, "client");
+    if (ex->req_body == EX_BODY_STREAM && ex->upc->queue_end(ex, kept, trailer_len) < 0) {
         exchange_abort(ex, 502, NULL);
         return -1;
     }
     return ex->upc->send(ex, NULL, 0, NULL) < 0 ? -1 : 0;
+}
+
+void exchange_response_end(struct exchange *ex, const char *trailer, size_t trailer_len)
+{
+    char kept[EX_TRAILER_MAX];
+    if (trailer_len)
+        trailer_len = filter_trailer(trailer, trailer_len, kept, "upstream");
+    ex->fe->response_end(ex, kept, trailer_len);
 }
 
 /* ---- moving bytes ---- */

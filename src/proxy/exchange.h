@@ -244,6 +244,11 @@ size_t exchange_resp_fields(const struct exchange *ex, const struct http_field *
                             bool drop_content_length, struct http_field *out, size_t cap,
                             bool *has_date);
 
+/* For upstream clients: the response body ended, with the upstream's
+ * trailer field lines; passes them on without the fields a trailer must
+ * not carry (http/trailer_filter). */
+void exchange_response_end(struct exchange *ex, const char *trailer, size_t trailer_len);
+
 /* For upstream clients: passes an interim response on (1xx but 100 and
  * 101, which the proxy handles itself). */
 void exchange_interim(struct exchange *ex, int status, const struct http_field *fields, size_t n);
