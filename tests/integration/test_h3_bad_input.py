@@ -115,3 +115,15 @@ def test_peer_over_quic_limits_closes_the_connection(tmp_path, start_proxy, name
     finally:
         be.stop()
     assert p.proc.poll() is None, p.log()[-3000:]
+
+
+@pytest.mark.parametrize("path", ["/a#frag", "/caf\u00e9"])
+def test_fragment_or_non_ascii_path_is_a_malformed_request(proxy, path):
+    """The request-target rule of HTTP/1.1 holds for :path: the stream is
+    reset (H3_MESSAGE_ERROR) instead of reaching the upstream; the
+    connection fixture then checks another request is served."""
+    cmd = [str(H3LOAD), "--sni", "localhost", "--connect-to", f"127.0.0.1:{proxy.tls_port}",
+           "--timeout", "3", "-n", "1", f"https://localhost:{proxy.tls_port}{path}"]
+    p = subprocess.run(cmd, capture_output=True, timeout=30)
+    out = p.stdout.decode()
+    assert "succeeded 0" in out and "errors 1" in out, out + p.stderr.decode()
