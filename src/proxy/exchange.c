@@ -526,11 +526,6 @@ void exchange_start(struct client *c, const struct ex_front *fe, void *stream,
         ex->req_body == EX_BODY_NONE || (ex->req_body == EX_BODY_LENGTH && ex->req_remaining == 0);
     ex->replayable = ex->req_done;
 
-    /* 4.4 Content-Length pre-flight */
-    if (ex->body_limit && req->body == EX_BODY_LENGTH && req->content_length > ex->body_limit) {
-        reject(ex, 413, "Request body exceeds configured maximum size", true);
-        return;
-    }
     /* 4.2 host */
     char host[ROUTE_HOST_MAX];
     size_t host_len = 0;
@@ -546,6 +541,12 @@ void exchange_start(struct client *c, const struct ex_front *fe, void *stream,
     if (sni && !cfg->ignore_sni_consistency &&
         (strlen(sni) != host_len || memcmp(sni, host, host_len) != 0)) {
         reject(ex, 421, "SNI and Host header mismatch", !ex->replayable);
+        return;
+    }
+    /* 4.4 Content-Length pre-flight: after the host checks, before the app (so
+     * unknown hosts and redirecting apps get 413 too) */
+    if (ex->body_limit && req->body == EX_BODY_LENGTH && req->content_length > ex->body_limit) {
+        reject(ex, 413, "Request body exceeds configured maximum size", true);
         return;
     }
     /* 4.5 app, default_app, redirect */
