@@ -21,6 +21,7 @@
 #include "core/server.h"
 #include "core/worker.h"
 #include "log/log.h"
+#include "log/request_debug.h"
 #include "tls/cert_store.h"
 #include "tls/client.h"
 #include "tls/server.h"
@@ -259,6 +260,7 @@ int supervisor_run(const struct cli_options *o)
 {
     if (log_open(o->log_dir, log_level_from_env()) < 0)
         return 1;
+    request_debug_show_credentials(env_flag("RPXY_UNSAFE_DEBUG_HEADERS"));
     if (env_flag("RPXY_UNSAFE_DEBUG_HEADERS"))
         log_warn("RPXY_UNSAFE_DEBUG_HEADERS is enabled: Authorization, Cookie and "
                  "Proxy-Authorization values will be printed verbatim at debug level");

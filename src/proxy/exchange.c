@@ -16,6 +16,7 @@
 #include "http/trailer_filter.h"
 #include "log/access_line.h"
 #include "log/log.h"
+#include "log/request_debug.h"
 #include "proxy/client_conn.h"
 #include "proxy/forwarded.h"
 #include "proxy/headers.h"
@@ -487,6 +488,9 @@ static bool forward(struct exchange *ex, const struct route *route, const struct
     log_upstream_uri(ex, path, path_len);
     ex->head_len = ex->up_out.len;
     ex->upc = upstream_wants_h2(ex, req) ? &h2_client : &h1_client;
+    request_debug_log(ex->up->scheme, ex->up->authority, ex->up->authority_len, path, path_len,
+                      ex->upc == &h2_client ? "HTTP/2.0" : "HTTP/1.1", buf_data(&ex->up_out),
+                      ex->head_len);
     if (ex->upc->attach(ex, false) < 0) {
         reject(ex, 502, "Failed to get response from backend: cannot connect", !ex->replayable);
         return false;
