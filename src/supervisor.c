@@ -17,6 +17,7 @@
 #include "acme/manager.h"
 #include "acme/registry.h"
 #include "config/config.h"
+#include "config/toml_equal.h"
 #include "core/listeners.h"
 #include "core/server.h"
 #include "core/worker.h"
@@ -112,10 +113,25 @@ static void log_startup(const struct cfg *c)
 /* The config file as last loaded, to ignore events that change nothing. */
 struct watched {
     const char *path;
-    char *text;
+    char *text; /* as last read */
     size_t len;
+    char *running; /* the text of the configuration in service */
+    size_t running_len;
     struct stat st;
 };
+
+/* The configuration in service is now text (a copy is kept). */
+static void set_running(struct watched *wf, const char *text, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (copy) {
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+    }
+    free(wf->running);
+    wf->running = copy;
+    wf->running_len = copy ? len : 0;
+}
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -147,6 +163,15 @@ static void reload(struct watched *wf, bool forced)
     stat(wf->path, &wf->st);
     if (!forced && wf->text && len == wf->len && memcmp(text, wf->text, len) == 0) {
         free(text);
+        return;
+    }
+    if (!forced && wf->running && toml_text_equal(text, len, wf->running, wf->running_len)) {
+        /* comments, whitespace, key order: the same configuration (as rpxy
+         * compares it) keeps everything as it runs */
+        log_debug("%s changed but says the same: nothing to reload", wf->path);
+        free(wf->text);
+        wf->text = text;
+        wf->len = len;
         return;
     }
     struct cfg_diags diags = { 0 };
@@ -190,6 +215,7 @@ static void reload(struct watched *wf, bool forced)
     server_publish(rt, ls);
     health_stop(g_health);
     g_health = health_start(rt);
+    set_running(wf, text, len);
     log_info("Configuration updated.");
 }
 
@@ -346,6 +372,8 @@ int supervisor_run(const struct cli_options *o)
     for (size_t i = 0; i < n_workers; i++)
         worker_start(g_server.workers[i]);
     log_info("rpxy is ready: %zu worker thread%s", n_workers, n_workers == 1 ? "" : "s");
+    if (wf.text)
+        set_running(&wf, wf.text, wf.len);
     if (ifd < 0)
         log_warn("Cannot watch %s for changes (%s); polling every %d s", wf.path,
                  strerror(watch_errno), STAT_POLL_MS / 1000);
@@ -442,6 +470,7 @@ int supervisor_run(const struct cli_options *o)
         close(ifd);
     close(sfd);
     free(wf.text);
+    free(wf.running);
     log_info("rpxy stopped");
     log_close();
     return 0;
