@@ -26,6 +26,8 @@ packages=(
   valgrind
   # format check
   clang-format
+  # packaging and operations: systemd-analyze verify, logrotate -d, make deb + lintian, man pages
+  systemd logrotate dpkg-dev fakeroot lintian man-db
 )
 
 missing=()

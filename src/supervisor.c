@@ -28,6 +28,8 @@
 #include "tls/tickets.h"
 #include "proxy/client_conn.h"
 #include "proxy/runtime.h"
+#include "service/sd_notify.h"
+#include "service/service_state.h"
 #include "upstream/health.h"
 
 #define RELOAD_DEBOUNCE_MS 200
@@ -35,6 +37,7 @@
 #define DNS_REFRESH_MS 30000
 
 static struct health_checker *g_health; /* probes the published runtime's upstreams */
+static bool g_reload_failed;            /* the last reload kept the older configuration */
 
 static uint64_t now_ms(void)
 {
@@ -128,7 +131,68 @@ static size_t n_workers_for(const struct cfg *cfg)
     return n > 0 ? (size_t)n : 1;
 }
 
-/* Loads the file and, when valid and different, publishes it. */
+/* Validates text (taking it over as wf's copy) and publishes it. Returns
+ * false when the running configuration stays. */
+static bool apply(struct watched *wf, char *text, size_t len)
+{
+    struct cfg_diags diags = { 0 };
+    struct cfg *cfg = cfg_load_text(wf->path, text, len, &diags);
+    log_diags(&diags);
+    cfg_diags_free(&diags);
+    free(wf->text);
+    wf->text = text;
+    wf->len = len;
+    if (!cfg) {
+        log_error("rpxy failed to be ready. Configuration does not updated: invalid "
+                  "configuration in %s (see the errors above)",
+                  wf->path);
+        return false;
+    }
+    if (cfg->worker_threads && cfg->worker_threads != g_server.n_workers)
+        log_warn("worker_threads changes apply at the next start (running %zu)",
+                 g_server.n_workers);
+    struct lset *old = server_acquire_lset();
+    struct lset *ls = lset_build(cfg, g_server.n_workers, old, true);
+    lset_unref(old);
+    if (!ls) {
+        log_error("rpxy failed to be ready. Configuration does not updated: cannot bind the "
+                  "listeners");
+        cfg_free(cfg);
+        return false;
+    }
+    char errbuf[1024];
+    struct runtime *rt = runtime_build(cfg);
+    if (!rt) {
+        lset_unref(ls);
+        log_error("rpxy failed to be ready. Configuration does not updated: out of memory");
+        return false;
+    }
+    if (acme_in_use(rt->cfg) && acme_registry_check(rt->cfg, errbuf, sizeof(errbuf)) < 0) {
+        log_error("rpxy ACME error: %s; the ACME service keeps its previous settings", errbuf);
+    } else {
+        acme_manager_sync(rt->cfg);
+    }
+    cert_store_sync(rt->cfg);
+    server_publish(rt, ls);
+    health_stop(g_health);
+    g_health = health_start(rt);
+    log_info("Configuration updated.");
+    return true;
+}
+
+/* Tells the service manager the configuration in force, after start-up or
+ * a reload. */
+static void tell_ready(void)
+{
+    struct runtime *rt = server_acquire_runtime();
+    if (!rt)
+        return;
+    service_ready(rt->cfg, g_server.n_workers, g_reload_failed);
+    runtime_unref(rt);
+}
+
+/* Loads the file and, when different (or forced), validates and publishes
+ * it, between RELOADING=1 and READY=1. */
 static void reload(struct watched *wf, bool forced)
 {
     size_t len;
@@ -143,48 +207,9 @@ static void reload(struct watched *wf, bool forced)
         free(text);
         return;
     }
-    struct cfg_diags diags = { 0 };
-    struct cfg *cfg = cfg_load_text(wf->path, text, len, &diags);
-    log_diags(&diags);
-    cfg_diags_free(&diags);
-    free(wf->text);
-    wf->text = text;
-    wf->len = len;
-    if (!cfg) {
-        log_error("rpxy failed to be ready. Configuration does not updated: invalid "
-                  "configuration in %s (see the errors above)",
-                  wf->path);
-        return;
-    }
-    if (cfg->worker_threads && cfg->worker_threads != g_server.n_workers)
-        log_warn("worker_threads changes apply at the next start (running %zu)",
-                 g_server.n_workers);
-    struct lset *old = server_acquire_lset();
-    struct lset *ls = lset_build(cfg, g_server.n_workers, old, true);
-    lset_unref(old);
-    if (!ls) {
-        log_error("rpxy failed to be ready. Configuration does not updated: cannot bind the "
-                  "listeners");
-        cfg_free(cfg);
-        return;
-    }
-    char errbuf[1024];
-    struct runtime *rt = runtime_build(cfg);
-    if (!rt) {
-        lset_unref(ls);
-        log_error("rpxy failed to be ready. Configuration does not updated: out of memory");
-        return;
-    }
-    if (acme_in_use(rt->cfg) && acme_registry_check(rt->cfg, errbuf, sizeof(errbuf)) < 0) {
-        log_error("rpxy ACME error: %s; the ACME service keeps its previous settings", errbuf);
-    } else {
-        acme_manager_sync(rt->cfg);
-    }
-    cert_store_sync(rt->cfg);
-    server_publish(rt, ls);
-    health_stop(g_health);
-    g_health = health_start(rt);
-    log_info("Configuration updated.");
+    service_reloading();
+    g_reload_failed = !apply(wf, text, len);
+    tell_ready();
 }
 
 static int setup_watch(const char *path, int *wd)
@@ -241,6 +266,19 @@ static bool file_changed(struct watched *wf)
            st.st_size != wf->st.st_size;
 }
 
+/* Waits (a few seconds at most) until every worker's loop serves its
+ * listeners, so that READY=1 is true when sent. */
+static void wait_workers_running(void)
+{
+    uint64_t deadline = now_ms() + 5000;
+    for (size_t i = 0; i < g_server.n_workers; i++) {
+        while (!atomic_load(&g_server.workers[i]->running) && now_ms() < deadline) {
+            struct timespec pause = { 0, 1000000 };
+            nanosleep(&pause, NULL);
+        }
+    }
+}
+
 static void stop_workers(void)
 {
     for (size_t i = 0; i < g_server.n_workers; i++)
@@ -254,6 +292,7 @@ int supervisor_run(const struct cli_options *o)
 {
     if (log_open(o->log_dir, log_level_from_env()) < 0)
         return 1;
+    sd_notify_open();
     if (env_flag("RPXY_UNSAFE_DEBUG_HEADERS"))
         log_warn("RPXY_UNSAFE_DEBUG_HEADERS is enabled: Authorization, Cookie and "
                  "Proxy-Authorization values will be printed verbatim at debug level");
@@ -338,7 +377,9 @@ int supervisor_run(const struct cli_options *o)
     g_health = health_start(rt);
     for (size_t i = 0; i < n_workers; i++)
         worker_start(g_server.workers[i]);
+    wait_workers_running();
     log_info("rpxy is ready: %zu worker thread%s", n_workers, n_workers == 1 ? "" : "s");
+    tell_ready();
     if (ifd < 0)
         log_warn("Cannot watch %s for changes (%s); polling every %d s", wf.path,
                  strerror(watch_errno), STAT_POLL_MS / 1000);
@@ -405,6 +446,7 @@ int supervisor_run(const struct cli_options *o)
                 if (cur)
                     runtime_unref(cur);
                 drain_deadline = now_ms() + grace + 1;
+                service_stopping(grace / 1000);
             }
         }
     }
@@ -436,6 +478,7 @@ int supervisor_run(const struct cli_options *o)
     close(sfd);
     free(wf.text);
     log_info("rpxy stopped");
+    sd_notify_close();
     log_close();
     return 0;
 }

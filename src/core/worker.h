@@ -67,6 +67,7 @@ struct worker {
     struct lb_rng rng;
     struct quic_endpoint *quic; /* HTTP/3 state, made on the first datagram */
     size_t n_conns;             /* client connections open on this worker */
+    atomic_bool running;        /* the loop serves its listeners (read by the main thread) */
     atomic_bool finished;       /* the loop has ended (read by the main thread) */
     bool draining;
     /* connections, for closing idle ones when draining */
