@@ -154,7 +154,10 @@ uninstall:
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 deb: $(B)/rpxy
-	@scripts/make-deb.sh $(B)
+	@rm -rf $(B)/deb-root
+	@$(MAKE) -s --no-print-directory install DESTDIR=$(abspath $(B))/deb-root PREFIX=/usr \
+	  UNITDIR=/lib/systemd/system >/dev/null
+	@scripts/make-deb.sh $(B)/deb-root $(B)
 
 format-check:
 	@clang-format --dry-run --Werror $(shell find src tools tests -name '*.[ch]')
