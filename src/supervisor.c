@@ -15,12 +15,14 @@
 #include <unistd.h>
 
 #include "acme/manager.h"
+#include "admin/admin_server.h"
 #include "acme/registry.h"
 #include "config/config.h"
 #include "core/listeners.h"
 #include "core/server.h"
 #include "core/worker.h"
 #include "log/log.h"
+#include "metrics/counters.h"
 #include "tls/cert_store.h"
 #include "tls/client.h"
 #include "tls/server.h"
@@ -38,6 +40,8 @@
 
 static struct health_checker *g_health; /* probes the published runtime's upstreams */
 static bool g_reload_failed;            /* the last reload kept the older configuration */
+static struct ip_addr g_admin_addr;     /* admin_listen as started: it does not move */
+static uint16_t g_admin_port;
 
 static uint64_t now_ms(void)
 {
@@ -151,6 +155,9 @@ static bool apply(struct watched *wf, char *text, size_t len)
     if (cfg->worker_threads && cfg->worker_threads != g_server.n_workers)
         log_warn("worker_threads changes apply at the next start (running %zu)",
                  g_server.n_workers);
+    if (cfg->admin_port != g_admin_port ||
+        (g_admin_port && memcmp(&cfg->admin_addr, &g_admin_addr, sizeof(g_admin_addr)) != 0))
+        log_warn("admin_listen changes apply at the next start");
     struct lset *old = server_acquire_lset();
     struct lset *ls = lset_build(cfg, g_server.n_workers, old, true);
     lset_unref(old);
@@ -209,6 +216,7 @@ static void reload(struct watched *wf, bool forced)
     }
     service_reloading();
     g_reload_failed = !apply(wf, text, len);
+    mx_config_loaded(true, !g_reload_failed);
     tell_ready();
 }
 
@@ -375,11 +383,22 @@ int supervisor_run(const struct cli_options *o)
     cert_store_sync(rt->cfg);
     server_publish(rt, ls);
     g_health = health_start(rt);
-    for (size_t i = 0; i < n_workers; i++)
+    g_admin_addr = rt->cfg->admin_addr;
+    g_admin_port = rt->cfg->admin_port;
+    for (size_t i = 0; i < n_workers; i++) {
+        g_server.workers[i]->mx.on = g_admin_port != 0; /* counted only when someone reads */
         worker_start(g_server.workers[i]);
+    }
     wait_workers_running();
-    log_info("rpxy is ready: %zu worker thread%s", n_workers, n_workers == 1 ? "" : "s");
-    tell_ready();
+    mx_config_loaded(false, true);
+    /* a listener that cannot be bound at start is fatal, this one too */
+    bool serving = admin_start(rt->cfg) == 0;
+    if (serving) {
+        log_info("rpxy is ready: %zu worker thread%s", n_workers, n_workers == 1 ? "" : "s");
+        tell_ready();
+    } else {
+        log_error("rpxy service exited: cannot listen on admin_listen");
+    }
     if (ifd < 0)
         log_warn("Cannot watch %s for changes (%s); polling every %d s", wf.path,
                  strerror(watch_errno), STAT_POLL_MS / 1000);
@@ -387,7 +406,7 @@ int supervisor_run(const struct cli_options *o)
     uint64_t reload_at = 0, next_stat = now_ms() + STAT_POLL_MS,
              next_dns = now_ms() + DNS_REFRESH_MS;
     uint64_t drain_deadline = 0;
-    for (;;) {
+    while (serving) {
         uint64_t now = now_ms();
         if (drain_deadline) {
             bool busy = false;
@@ -451,6 +470,7 @@ int supervisor_run(const struct cli_options *o)
         }
     }
     /* deadline passed or all drained: stop every loop */
+    admin_stop();
     acme_manager_stop();
     health_stop(g_health);
     g_health = NULL;
@@ -480,5 +500,5 @@ int supervisor_run(const struct cli_options *o)
     log_info("rpxy stopped");
     sd_notify_close();
     log_close();
-    return 0;
+    return serving ? 0 : 1;
 }

@@ -198,7 +198,32 @@ const char cfg_reference_intro[] =
     "token on that path 404 when the host is such an app; other requests go on as usual.\n"
     "- Differences from rpxy: a `registry_path` with upper-case letters and a `dir_url` "
     "without a path both work (rpxy writes and reads different files then). Switching an app "
-    "between `acme = true` and certificate files takes effect on reload.\n";
+    "between `acme = true` and certificate files takes effect on reload.\n"
+    "\n"
+    "## Metrics (ours)\n"
+    "\n"
+    "- `admin_listen = \"127.0.0.1:9901\"` starts an admin listener, separate from the apps: "
+    "`GET /metrics` (Prometheus text format 0.0.4) and `GET /healthz` (200 `ok`, 503 "
+    "`draining` during a graceful stop); HEAD too; other paths 404, other methods 405. One "
+    "connection at a time, a request head of at most 8 KiB within 5 s. Bind it to a loopback "
+    "or private address: it has no authentication. It is read at start only, and a port "
+    "that cannot be bound stops the start (exit 1).\n"
+    "- Each worker counts on its own (no lock or atomic read-modify-write per request); a "
+    "scrape sums the workers. Without `admin_listen` nothing is counted.\n"
+    "- `rpxy_requests_total{app,protocol,code}`: requests by app (empty when none matched), "
+    "`http/1.1`, `h2` or `h3`, and status class (`2xx`..., `none` when no response began); "
+    "`rpxy_request_duration_seconds{protocol}`: a histogram from the request head to the end "
+    "of the exchange, on the event loop's millisecond clock (buckets 1 ms, 2 ms, 4 ms ... 16.4 "
+    "s).\n"
+    "- `rpxy_received_bytes_total` and `rpxy_sent_bytes_total{listener}` (`http`, `https`; "
+    "HTTP bytes, inside TLS; QUIC not counted), `rpxy_connections_total` and "
+    "`rpxy_connections_open{listener}` (`http`, `https`, `quic`).\n"
+    "- `rpxy_tls_handshakes_total{version,group}` (how many clients got X25519MLKEM768) and "
+    "`rpxy_tls_handshake_failures_total{reason}` (the log's `failure=` names) for the TCP TLS "
+    "listener.\n"
+    "- `rpxy_config_reloads_total{result}`, `rpxy_config_last_success_timestamp_seconds`, "
+    "`rpxy_workers`, `rpxy_apps`, `rpxy_upstream_healthy{app,path,upstream}` (0 when health "
+    "checks took it out) and `rpxy_certificate_expiry_timestamp_seconds{server_name}`.\n";
 
 void cfg_print_key_type(const struct cfg_key *k, FILE *out)
 {

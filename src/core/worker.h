@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/loop.h"
+#include "metrics/counters.h"
 #include "upstream/balance.h"
 
 struct runtime;
@@ -74,6 +75,7 @@ struct worker {
     struct client_list {
         struct client *head;
     } clients;
+    struct mx_worker mx; /* this worker's metrics, summed by the admin thread */
 };
 
 /* Creates worker i (loop, pool) without starting it. Returns NULL on failure. */
