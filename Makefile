@@ -7,7 +7,11 @@
 #                     (release, then again under ASan/UBSan, then the fuzzers briefly)
 #   make run          build and start the proxy on examples/quickstart.toml
 #   make fuzz         run every fuzz target for FUZZ_SECONDS (default 300) each
-#   make docs         regenerate docs/config.md from the config key table
+#   make docs         regenerate docs/config.md and the man pages from the config key table
+#   make install      install the binary, man pages, systemd unit, logrotate snippet and
+#                     example configs (PREFIX=/usr/local, DESTDIR for staging);
+#                     make uninstall removes exactly those files
+#   make deb          build/rpxy_<version>_<arch>.deb (dpkg-deb), checked with lintian
 
 FLAVOR ?= release
 PKGS   := openssl libnghttp2 libngtcp2 libnghttp3 libcurl jansson
@@ -53,7 +57,8 @@ UNITS    := $(UNIT_SRC:%.c=$(B)/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
-.PHONY: all deps test check unit fuzzers fuzz fuzz-smoke run docs docs-check clean format-check
+.PHONY: all deps test check unit fuzzers fuzz fuzz-smoke run docs docs-check clean format-check \
+        install uninstall deb
 all: $(B)/rpxy $(TOOLS) $(UNITS)
 
 $(B)/obj/%.o: %.c
@@ -105,12 +110,54 @@ fuzz:
 run: deps all
 	@scripts/run-quickstart.sh $(B)
 
+# docs/FILE:OPTION - generated from the binary's own tables; `make test` fails when they drift.
+GENERATED_DOCS := config.md:--dump-config-reference man/rpxy.8:--dump-man \
+                  man/rpxy.toml.5:--dump-config-man
+
 docs: $(B)/rpxy
-	$(B)/rpxy --dump-config-reference > docs/config.md
+	@mkdir -p docs/man
+	@for d in $(GENERATED_DOCS); do $(B)/rpxy $${d#*:} > docs/$${d%%:*} || exit 1; done
 
 docs-check: $(B)/rpxy
-	@$(B)/rpxy --dump-config-reference | diff -u docs/config.md - \
-	  || { echo "docs/config.md is stale: run 'make docs'"; exit 1; }
+	@for d in $(GENERATED_DOCS); do \
+	  $(B)/rpxy $${d#*:} | diff -u docs/$${d%%:*} - \
+	    || { echo "docs/$${d%%:*} is stale: run 'make docs'"; exit 1; }; \
+	done
+
+# Installation (paths as in the GNU conventions; SYSCONFDIR is /etc, where
+# logrotate and the unit look, whatever the prefix).
+PREFIX       ?= /usr/local
+SBINDIR      ?= $(PREFIX)/sbin
+MANDIR       ?= $(PREFIX)/share/man
+DOCDIR       ?= $(PREFIX)/share/doc/rpxy
+SYSCONFDIR   ?= /etc
+UNITDIR      ?= $(PREFIX)/lib/systemd/system
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
+INSTALLED := $(SBINDIR)/rpxy $(MANDIR)/man8/rpxy.8 $(MANDIR)/man5/rpxy.toml.5 \
+             $(DOCDIR)/config-example.toml $(DOCDIR)/config.toml $(UNITDIR)/rpxy.service \
+             $(LOGROTATEDIR)/rpxy
+
+install: $(B)/rpxy
+	install -D -m 0755 $(B)/rpxy $(DESTDIR)$(SBINDIR)/rpxy
+	install -D -m 0644 docs/man/rpxy.8 $(DESTDIR)$(MANDIR)/man8/rpxy.8
+	install -D -m 0644 docs/man/rpxy.toml.5 $(DESTDIR)$(MANDIR)/man5/rpxy.toml.5
+	install -D -m 0644 config-example.toml $(DESTDIR)$(DOCDIR)/config-example.toml
+	install -D -m 0644 dist/config.toml $(DESTDIR)$(DOCDIR)/config.toml
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  dist/rpxy.service.in > $(DESTDIR)$(UNITDIR)/rpxy.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/rpxy.service
+	install -D -m 0644 dist/rpxy.logrotate $(DESTDIR)$(LOGROTATEDIR)/rpxy
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+deb: $(B)/rpxy
+	@rm -rf $(B)/deb-root
+	@$(MAKE) -s --no-print-directory install DESTDIR=$(abspath $(B))/deb-root PREFIX=/usr \
+	  UNITDIR=/lib/systemd/system >/dev/null
+	@scripts/make-deb.sh $(B)/deb-root $(B)
 
 format-check:
 	@clang-format --dry-run --Werror $(shell find src tools tests -name '*.[ch]')

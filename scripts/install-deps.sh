@@ -28,6 +28,10 @@ packages=(
   valgrind
   # format check
   clang-format
+  # packaging and operations: systemd-analyze verify, logrotate -d, make deb + lintian, man pages
+  systemd logrotate dpkg-dev fakeroot lintian man-db
+  # the admin listener's /metrics checked by promtool
+  prometheus
 )
 
 missing=()

@@ -16,6 +16,8 @@ void cli_print_help(FILE *out)
           "                           (0 when valid, 1 when not)\n"
           "      --dump-config-reference\n"
           "                           Print the configuration reference (Markdown)\n"
+          "      --dump-man, --dump-config-man\n"
+          "                           Print the rpxy(8) or rpxy.toml(5) man page\n"
           "  -h, --help               Print help\n"
           "  -V, --version            Print version\n"
           "\n"
@@ -60,7 +62,8 @@ static int take_value(const char *opt, const char *s, const char *l, int *i, int
 struct cli_options cli_parse(int argc, char **argv, FILE *err)
 {
     struct cli_options o = { .action = CLI_RUN };
-    bool check = false, reference = false;
+    bool check = false;
+    enum cli_action dump = CLI_RUN; /* one of the --dump-* actions, or none */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = NULL;
@@ -78,7 +81,15 @@ struct cli_options cli_parse(int argc, char **argv, FILE *err)
             continue;
         }
         if (strcmp(a, "--dump-config-reference") == 0) {
-            reference = true;
+            dump = CLI_REFERENCE;
+            continue;
+        }
+        if (strcmp(a, "--dump-man") == 0) {
+            dump = CLI_MAN;
+            continue;
+        }
+        if (strcmp(a, "--dump-config-man") == 0) {
+            dump = CLI_CONFIG_MAN;
             continue;
         }
         if ((r = take_value(a, "-c", "--config", &i, argc, argv, &v)) != 0) {
@@ -105,8 +116,8 @@ struct cli_options cli_parse(int argc, char **argv, FILE *err)
             o.action = usage_error(err, "unexpected argument '%s' found", a);
         return o;
     }
-    if (reference) {
-        o.action = CLI_REFERENCE;
+    if (dump != CLI_RUN) {
+        o.action = dump;
         return o;
     }
     if (!o.config_path || !o.config_path[0]) {

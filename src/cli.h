@@ -11,6 +11,8 @@ enum cli_action {
     CLI_HELP,       /* -h/--help */
     CLI_VERSION,    /* -V/--version */
     CLI_REFERENCE,  /* --dump-config-reference: docs/config.md on stdout */
+    CLI_MAN,        /* --dump-man: rpxy(8) on stdout */
+    CLI_CONFIG_MAN, /* --dump-config-man: rpxy.toml(5) on stdout */
     CLI_USAGE_ERROR /* message already printed; exit 2 */
 };
 
@@ -24,6 +26,9 @@ struct cli_options {
 struct cli_options cli_parse(int argc, char **argv, FILE *err);
 
 void cli_print_help(FILE *out);
+
+/* rpxy(8) as man(7) source (cli_man.c). */
+void cli_print_man(FILE *out);
 
 #define CLI_USAGE "Usage: rpxy [OPTIONS] --config <FILE>"
 

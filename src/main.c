@@ -35,6 +35,8 @@ int main(int argc, char **argv)
     case CLI_VERSION: printf("rpxy %s\n", RPXY_VERSION); return 0;
     case CLI_USAGE_ERROR: return 2;
     case CLI_REFERENCE: cfg_print_reference(stdout); return 0;
+    case CLI_MAN: cli_print_man(stdout); return 0;
+    case CLI_CONFIG_MAN: cfg_print_man(stdout); return 0;
     case CLI_CHECK: return run_check(o.config_path);
     case CLI_RUN: break;
     }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "acme/manager.h"
+#include "admin/admin_server.h"
 #include "acme/registry.h"
 #include "config/config.h"
 #include "config/toml_equal.h"
@@ -23,6 +24,7 @@
 #include "core/worker.h"
 #include "log/log.h"
 #include "log/request_debug.h"
+#include "metrics/counters.h"
 #include "tls/cert_store.h"
 #include "tls/client.h"
 #include "tls/server.h"
@@ -30,6 +32,8 @@
 #include "tls/tickets.h"
 #include "proxy/client_conn.h"
 #include "proxy/runtime.h"
+#include "service/sd_notify.h"
+#include "service/service_state.h"
 #include "upstream/health.h"
 
 #define RELOAD_DEBOUNCE_MS 200
@@ -37,6 +41,9 @@
 #define DNS_REFRESH_MS 30000
 
 static struct health_checker *g_health; /* probes the published runtime's upstreams */
+static bool g_reload_failed;            /* the last reload kept the older configuration */
+static struct ip_addr g_admin_addr;     /* admin_listen as started: it does not move */
+static uint16_t g_admin_port;
 
 static uint64_t now_ms(void)
 {
@@ -150,7 +157,72 @@ static size_t n_workers_for(const struct cfg *cfg)
     return n > 0 ? (size_t)n : 1;
 }
 
-/* Loads the file and, when valid and different, publishes it. */
+/* Validates text (taking it over as wf's copy) and publishes it. Returns
+ * false when the running configuration stays. */
+static bool apply(struct watched *wf, char *text, size_t len)
+{
+    struct cfg_diags diags = { 0 };
+    struct cfg *cfg = cfg_load_text(wf->path, text, len, &diags);
+    log_diags(&diags);
+    cfg_diags_free(&diags);
+    free(wf->text);
+    wf->text = text;
+    wf->len = len;
+    if (!cfg) {
+        log_error("rpxy failed to be ready. Configuration does not updated: invalid "
+                  "configuration in %s (see the errors above)",
+                  wf->path);
+        return false;
+    }
+    if (cfg->worker_threads && cfg->worker_threads != g_server.n_workers)
+        log_warn("worker_threads changes apply at the next start (running %zu)",
+                 g_server.n_workers);
+    if (cfg->admin_port != g_admin_port ||
+        (g_admin_port && memcmp(&cfg->admin_addr, &g_admin_addr, sizeof(g_admin_addr)) != 0))
+        log_warn("admin_listen changes apply at the next start");
+    struct lset *old = server_acquire_lset();
+    struct lset *ls = lset_build(cfg, g_server.n_workers, old, true);
+    lset_unref(old);
+    if (!ls) {
+        log_error("rpxy failed to be ready. Configuration does not updated: cannot bind the "
+                  "listeners");
+        cfg_free(cfg);
+        return false;
+    }
+    char errbuf[1024];
+    struct runtime *rt = runtime_build(cfg);
+    if (!rt) {
+        lset_unref(ls);
+        log_error("rpxy failed to be ready. Configuration does not updated: out of memory");
+        return false;
+    }
+    if (acme_in_use(rt->cfg) && acme_registry_check(rt->cfg, errbuf, sizeof(errbuf)) < 0) {
+        log_error("rpxy ACME error: %s; the ACME service keeps its previous settings", errbuf);
+    } else {
+        acme_manager_sync(rt->cfg);
+    }
+    cert_store_sync(rt->cfg);
+    server_publish(rt, ls);
+    health_stop(g_health);
+    g_health = health_start(rt);
+    set_running(wf, text, len);
+    log_info("Configuration updated.");
+    return true;
+}
+
+/* Tells the service manager the configuration in force, after start-up or
+ * a reload. */
+static void tell_ready(void)
+{
+    struct runtime *rt = server_acquire_runtime();
+    if (!rt)
+        return;
+    service_ready(rt->cfg, g_server.n_workers, g_reload_failed);
+    runtime_unref(rt);
+}
+
+/* Loads the file and, when different (or forced), validates and publishes
+ * it, between RELOADING=1 and READY=1. */
 static void reload(struct watched *wf, bool forced)
 {
     size_t len;
@@ -174,49 +246,10 @@ static void reload(struct watched *wf, bool forced)
         wf->len = len;
         return;
     }
-    struct cfg_diags diags = { 0 };
-    struct cfg *cfg = cfg_load_text(wf->path, text, len, &diags);
-    log_diags(&diags);
-    cfg_diags_free(&diags);
-    free(wf->text);
-    wf->text = text;
-    wf->len = len;
-    if (!cfg) {
-        log_error("rpxy failed to be ready. Configuration does not updated: invalid "
-                  "configuration in %s (see the errors above)",
-                  wf->path);
-        return;
-    }
-    if (cfg->worker_threads && cfg->worker_threads != g_server.n_workers)
-        log_warn("worker_threads changes apply at the next start (running %zu)",
-                 g_server.n_workers);
-    struct lset *old = server_acquire_lset();
-    struct lset *ls = lset_build(cfg, g_server.n_workers, old, true);
-    lset_unref(old);
-    if (!ls) {
-        log_error("rpxy failed to be ready. Configuration does not updated: cannot bind the "
-                  "listeners");
-        cfg_free(cfg);
-        return;
-    }
-    char errbuf[1024];
-    struct runtime *rt = runtime_build(cfg);
-    if (!rt) {
-        lset_unref(ls);
-        log_error("rpxy failed to be ready. Configuration does not updated: out of memory");
-        return;
-    }
-    if (acme_in_use(rt->cfg) && acme_registry_check(rt->cfg, errbuf, sizeof(errbuf)) < 0) {
-        log_error("rpxy ACME error: %s; the ACME service keeps its previous settings", errbuf);
-    } else {
-        acme_manager_sync(rt->cfg);
-    }
-    cert_store_sync(rt->cfg);
-    server_publish(rt, ls);
-    health_stop(g_health);
-    g_health = health_start(rt);
-    set_running(wf, text, len);
-    log_info("Configuration updated.");
+    service_reloading();
+    g_reload_failed = !apply(wf, text, len);
+    mx_config_loaded(true, !g_reload_failed);
+    tell_ready();
 }
 
 static int setup_watch(const char *path, int *wd)
@@ -273,6 +306,19 @@ static bool file_changed(struct watched *wf)
            st.st_size != wf->st.st_size;
 }
 
+/* Waits (a few seconds at most) until every worker's loop serves its
+ * listeners, so that READY=1 is true when sent. */
+static void wait_workers_running(void)
+{
+    uint64_t deadline = now_ms() + 5000;
+    for (size_t i = 0; i < g_server.n_workers; i++) {
+        while (!atomic_load(&g_server.workers[i]->running) && now_ms() < deadline) {
+            struct timespec pause = { 0, 1000000 };
+            nanosleep(&pause, NULL);
+        }
+    }
+}
+
 static void stop_workers(void)
 {
     for (size_t i = 0; i < g_server.n_workers; i++)
@@ -286,6 +332,7 @@ int supervisor_run(const struct cli_options *o)
 {
     if (log_open(o->log_dir, log_level_from_env()) < 0)
         return 1;
+    sd_notify_open();
     request_debug_show_credentials(env_flag("RPXY_UNSAFE_DEBUG_HEADERS"));
     if (env_flag("RPXY_UNSAFE_DEBUG_HEADERS"))
         log_warn("RPXY_UNSAFE_DEBUG_HEADERS is enabled: Authorization, Cookie and "
@@ -369,9 +416,22 @@ int supervisor_run(const struct cli_options *o)
     cert_store_sync(rt->cfg);
     server_publish(rt, ls);
     g_health = health_start(rt);
-    for (size_t i = 0; i < n_workers; i++)
+    g_admin_addr = rt->cfg->admin_addr;
+    g_admin_port = rt->cfg->admin_port;
+    for (size_t i = 0; i < n_workers; i++) {
+        g_server.workers[i]->mx.on = g_admin_port != 0; /* counted only when someone reads */
         worker_start(g_server.workers[i]);
-    log_info("rpxy is ready: %zu worker thread%s", n_workers, n_workers == 1 ? "" : "s");
+    }
+    wait_workers_running();
+    mx_config_loaded(false, true);
+    /* a listener that cannot be bound at start is fatal, this one too */
+    bool serving = admin_start(rt->cfg) == 0;
+    if (serving) {
+        log_info("rpxy is ready: %zu worker thread%s", n_workers, n_workers == 1 ? "" : "s");
+        tell_ready();
+    } else {
+        log_error("rpxy service exited: cannot listen on admin_listen");
+    }
     if (wf.text)
         set_running(&wf, wf.text, wf.len);
     if (ifd < 0)
@@ -381,7 +441,7 @@ int supervisor_run(const struct cli_options *o)
     uint64_t reload_at = 0, next_stat = now_ms() + STAT_POLL_MS,
              next_dns = now_ms() + DNS_REFRESH_MS;
     uint64_t drain_deadline = 0;
-    for (;;) {
+    while (serving) {
         uint64_t now = now_ms();
         if (drain_deadline) {
             bool busy = false;
@@ -440,10 +500,12 @@ int supervisor_run(const struct cli_options *o)
                 if (cur)
                     runtime_unref(cur);
                 drain_deadline = now_ms() + grace + 1;
+                service_stopping(grace / 1000);
             }
         }
     }
     /* deadline passed or all drained: stop every loop */
+    admin_stop();
     acme_manager_stop();
     health_stop(g_health);
     g_health = NULL;
@@ -472,6 +534,7 @@ int supervisor_run(const struct cli_options *o)
     free(wf.text);
     free(wf.running);
     log_info("rpxy stopped");
+    sd_notify_close();
     log_close();
-    return 0;
+    return serving ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 /* Running the proxy: start-up, workers, signals (SIGHUP reload, SIGUSR1 log
- * reopen, SIGTERM/SIGINT graceful shutdown), config file watching. */
+ * reopen, SIGTERM/SIGINT graceful shutdown), config file watching, systemd
+ * notifications (service/) and the admin listener (admin/). */
 #ifndef RPXY_SUPERVISOR_H
 #define RPXY_SUPERVISOR_H
 

@@ -153,6 +153,9 @@ struct cfg {
     uint64_t upstream_response_timeout_s;
     uint64_t upstream_idle_timeout_s;
     uint64_t shutdown_timeout_s;
+    /* ours: the admin listener (/metrics, /healthz); admin_port 0 = off */
+    struct ip_addr admin_addr;
+    uint16_t admin_port;
     char *sticky_cookie_secret; /* as written; decoded below when a route uses it */
     bool has_sticky_secret;
     uint8_t sticky_secret[CFG_STICKY_SECRET_LEN];

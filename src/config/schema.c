@@ -509,6 +509,16 @@ static const struct cfg_key root_keys[] = {
       .type_doc = "integer 0-3600 (seconds)",
       .help = "On SIGTERM/SIGINT, how long requests in progress may take to finish before the "
               "remaining connections are closed." },
+    { .name = "admin_listen",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg, admin_addr),
+      .parse = cfg_parse_admin_listen,
+      .flags = CFG_F_OURS,
+      .type_doc = "string \"IP:PORT\"",
+      .default_doc = "unset (no admin listener)",
+      .help = "Admin listener serving `/metrics` (Prometheus text format) and `/healthz` "
+              "(GET and HEAD only), e.g. `\"127.0.0.1:9901\"`; never reachable through the "
+              "apps. Read at start: a reload does not move it." },
     { .name = "sticky_cookie_secret",
       .kind = CFG_K_CUSTOM,
       .offset = offsetof(struct cfg, sticky_cookie_secret),

@@ -174,6 +174,7 @@ static void *worker_main(void *arg)
     log_set_buffered(true);
     lb_rng_seed_auto(&w->rng);
     on_wake(w->loop, w);
+    atomic_store(&w->running, true);
     loop_run(w->loop);
     conn_ops->close_all(w);
     drop_listeners(w);

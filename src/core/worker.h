@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/loop.h"
+#include "metrics/counters.h"
 #include "upstream/balance.h"
 
 struct runtime;
@@ -67,12 +68,14 @@ struct worker {
     struct lb_rng rng;
     struct quic_endpoint *quic; /* HTTP/3 state, made on the first datagram */
     size_t n_conns;             /* client connections open on this worker */
+    atomic_bool running;        /* the loop serves its listeners (read by the main thread) */
     atomic_bool finished;       /* the loop has ended (read by the main thread) */
     bool draining;
     /* connections, for closing idle ones when draining */
     struct client_list {
         struct client *head;
     } clients;
+    struct mx_worker mx; /* this worker's metrics, summed by the admin thread */
 };
 
 /* Creates worker i (loop, pool) without starting it. Returns NULL on failure. */

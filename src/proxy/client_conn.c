@@ -124,6 +124,12 @@ static void free_client(struct loop *loop, struct loop_deferred *d)
     free(c);
 }
 
+/* Metrics index of the connection's listener: 0 http, 1 https, 2 quic. */
+static unsigned mx_listener(const struct client *c)
+{
+    return c->proto == CLIENT_PROTO_H3 ? 2 : c->tls;
+}
+
 void client_close(struct client *c)
 {
     if (c->dead)
@@ -154,6 +160,7 @@ void client_close(struct client *c)
     if (c->next)
         c->next->prev = c->prev;
     loop_defer(w->loop, &c->free_d, free_client);
+    mx_add(&w->mx.conns_closed[mx_listener(c)], 1);
     worker_conn_closed(w);
 }
 
@@ -187,6 +194,7 @@ static void peer_of(const void *peer_sockaddr, struct ip_addr *ip, uint16_t *por
 static void list_add(struct worker *w, struct client *c)
 {
     w->n_conns++;
+    mx_add(&w->mx.conns_opened[mx_listener(c)], 1);
     c->next = w->clients.head;
     if (c->next)
         c->next->prev = c;
@@ -324,6 +332,8 @@ ssize_t client_recv(struct client *c, void *p, size_t room)
     if (c->tlsc) {
         bool drained;
         n = tls_io_read(&c->tlsc->io, p, room, &drained);
+        if (n > 0 && c->w->mx.on)
+            mx_add(&c->w->mx.bytes_in[1], (uint64_t)n);
         if (n == IO_AGAIN || (drained && !c->rdhup))
             c->can_read = false;
         /* records the read produced (a KeyUpdate answer) go out at the end
@@ -335,6 +345,8 @@ ssize_t client_recv(struct client *c, void *p, size_t room)
         n = recv(c->io.fd, p, room, 0);
     while (n < 0 && errno == EINTR);
     if (n > 0) {
+        if (c->w->mx.on)
+            mx_add(&c->w->mx.bytes_in[0], (uint64_t)n);
         if ((size_t)n < room && !c->rdhup)
             c->can_read = false; /* drained: edge-triggered epoll reports new data */
         return n;
@@ -395,6 +407,8 @@ long client_flush(struct client *c, const char *slice, size_t slice_len)
         }
     }
     size_t done = (size_t)w;
+    if (c->w->mx.on)
+        mx_add(&c->w->mx.bytes_out[c->tlsc != NULL], done);
     if (!c->tlsc) { /* send_tls manages write interest itself */
         if (done < want) {
             c->can_write = false;

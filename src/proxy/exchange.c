@@ -70,8 +70,15 @@ static void fill_alog(const struct exchange *ex, int status, struct alog_fields 
     f->upstream = (struct alog_str){ ex->log.upstream, ex->log.upstream_len };
 }
 
-void exchange_access_log(const struct exchange *ex, int status)
+/* HTTP/1.0 and 1.1 -> MX_HTTP1, 2 -> MX_HTTP2, 3 -> MX_HTTP3 */
+static enum mx_proto mx_proto_of(enum http_version v)
 {
+    return v <= HTTP_11 ? MX_HTTP1 : (enum mx_proto)(v - 1);
+}
+
+void exchange_access_log(struct exchange *ex, int status)
+{
+    ex->logged_status = status;
     if (!log_access_enabled())
         return;
     struct alog_fields f;
@@ -130,6 +137,9 @@ void exchange_cache_drain(struct worker *w)
 static void exchange_end(struct exchange *ex, bool ok)
 {
     struct worker *w = ex->w;
+    if (w->mx.on)
+        mx_exchange(&w->mx, ex->route ? ex->route->mx_app : 0, mx_proto_of(ex->version),
+                    ex->logged_status, loop_now_ms(w->loop) - ex->started_ms);
     ex->phase = EX_DONE;
     loop_timer_cancel(w->loop, &ex->timer);
     ex->fe->done(ex, ok);
@@ -517,6 +527,8 @@ void exchange_start(struct client *c, const struct ex_front *fe, void *stream,
     ex->rt = c->w->rt;
     runtime_ref(ex->rt);
     ex->version = req->version;
+    if (c->w->mx.on)
+        ex->started_ms = loop_now_ms(c->w->loop);
     const struct cfg *cfg = ex->rt->cfg;
     copy_log_fields(ex, req);
 

@@ -188,6 +188,10 @@ struct exchange {
     size_t upgrade_value_len;
     bool up_eof; /* tunnel: the upstream closed its side */
     int status;
+    /* metrics: the loop's clock when the request head arrived, the status
+     * of the access-log line (0: none) */
+    uint64_t started_ms;
+    int logged_status;
 
     /* sticky */
     bool issue_cookie;
@@ -257,7 +261,7 @@ void exchange_interim(struct exchange *ex, int status, const struct http_field *
  * known); (re)arms the connect or the response timeout; reports a failed
  * upstream connection, which retries once when that is safe. Returns true
  * when the exchange ended (else it goes on, on a new connection). */
-void exchange_access_log(const struct exchange *ex, int status);
+void exchange_access_log(struct exchange *ex, int status);
 void exchange_arm_timer(struct exchange *ex, bool connecting);
 bool exchange_upstream_failed(struct exchange *ex, const char *why);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log/log.h"
+#include "metrics/counters.h"
 
 static struct rt_addrs *resolve(const struct cfg_upstream *u)
 {
@@ -128,6 +129,7 @@ struct runtime *runtime_build(struct cfg *cfg)
     for (size_t i = 0; i < rt->n_routes; i++) {
         struct rt_route *r = &rt->routes[i];
         r->route = route_table_route(rt->table, i);
+        r->mx_app = mx_app_slot(r->route->app->cfg->name);
         const struct cfg_route *cr = r->route->cfg;
         r->n_ups = cr->n_upstreams;
         r->ups = calloc(r->n_ups ? r->n_ups : 1, sizeof(*r->ups));

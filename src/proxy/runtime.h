@@ -39,6 +39,7 @@ struct rt_route {
     size_t n_ups;
     struct lb_group *lb;
     struct sticky_route *sticky; /* load_balance = "sticky" only */
+    unsigned mx_app;             /* metrics slot of the route's app */
 };
 
 struct runtime {

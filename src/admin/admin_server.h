@@ -1,0 +1,18 @@
+/* The admin listener (ours; top-level `admin_listen`): one thread serving
+ * GET/HEAD /metrics (admin/metrics_text.c) and /healthz, anything else
+ * 404 or 405. It is no part of the proxy's routing, so no app reaches it,
+ * and it is bounded: one connection at a time, a request head of at most
+ * 8 KiB within 5 s, then the connection is closed. */
+#ifndef RPXY_ADMIN_ADMIN_SERVER_H
+#define RPXY_ADMIN_ADMIN_SERVER_H
+
+struct cfg;
+
+/* Binds cfg's admin address (when set) and starts the thread. Returns 0
+ * (also when no admin listener is configured), or -1 after logging why. */
+int admin_start(const struct cfg *cfg);
+
+/* Stops and joins the thread, closes the socket. Safe without a start. */
+void admin_stop(void);
+
+#endif

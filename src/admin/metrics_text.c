@@ -1,0 +1,224 @@
+#include "admin/metrics_text.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/server.h"
+#include "core/worker.h"
+#include "metrics/counters.h"
+#include "proxy/router.h"
+#include "proxy/runtime.h"
+#include "tls/server.h"
+#include "tls/sni_table.h"
+#include "upstream/balance.h"
+
+static const char *const proto_names[MX_PROTOS] = { "http/1.1", "h2", "h3" };
+static const char *const listener_names[3] = { "http", "https", "quic" };
+static const char *const version_names[MX_TLS_VERSIONS] = { "TLSv1.2", "TLSv1.3", "other" };
+static const char *const group_names[MX_GROUPS] = { "X25519MLKEM768", "X25519", "secp256r1",
+                                                    "secp384r1", "other" };
+
+/* The sum over workers of the counter at byte offset off in struct mx_worker. */
+static uint64_t sum(size_t off)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < g_server.n_workers; i++)
+        total += mx_get((_Atomic uint64_t *)((char *)&g_server.workers[i]->mx + off));
+    return total;
+}
+
+#define SUM(field) sum(offsetof(struct mx_worker, field))
+
+static void header(FILE *out, const char *name, const char *type, const char *help)
+{
+    fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with '\\', '"' and newlines escaped. */
+static void label(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            fputc('\\', out);
+        if (*s == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*s, out);
+    }
+}
+
+static void requests(FILE *out)
+{
+    header(out, "rpxy_requests_total", "counter",
+           "Requests by app (empty: none matched), protocol and status class (none: no "
+           "response began).");
+    for (unsigned a = 0; a < MX_APPS; a++) {
+        char app[64];
+        mx_app_name(a, app, sizeof(app));
+        for (unsigned p = 0; p < MX_PROTOS; p++) {
+            for (unsigned c = 0; c < MX_CLASSES; c++) {
+                uint64_t n = SUM(requests[a][p][c]);
+                if (!n)
+                    continue;
+                fputs("rpxy_requests_total{app=\"", out);
+                label(out, app);
+                if (c)
+                    fprintf(out, "\",protocol=\"%s\",code=\"%uxx\"} %llu\n", proto_names[p], c,
+                            (unsigned long long)n);
+                else
+                    fprintf(out, "\",protocol=\"%s\",code=\"none\"} %llu\n", proto_names[p],
+                            (unsigned long long)n);
+            }
+        }
+    }
+}
+
+static void durations(FILE *out)
+{
+    header(out, "rpxy_request_duration_seconds", "histogram",
+           "From the request head to the end of the exchange, by protocol (the event loop's "
+           "millisecond clock).");
+    for (unsigned p = 0; p < MX_PROTOS; p++) {
+        uint64_t count = 0;
+        for (unsigned b = 0; b < MX_BUCKETS; b++) {
+            count += SUM(duration[p][b]);
+            if (b < MX_BUCKETS - 1)
+                fprintf(out,
+                        "rpxy_request_duration_seconds_bucket{protocol=\"%s\",le=\"%g\"} %llu\n",
+                        proto_names[p], (double)(1u << b) / 1000.0, (unsigned long long)count);
+            else
+                fprintf(out,
+                        "rpxy_request_duration_seconds_bucket{protocol=\"%s\",le=\"+Inf\"} %llu\n",
+                        proto_names[p], (unsigned long long)count);
+        }
+        fprintf(out, "rpxy_request_duration_seconds_sum{protocol=\"%s\"} %.3f\n", proto_names[p],
+                (double)SUM(duration_ms[p]) / 1000.0);
+        fprintf(out, "rpxy_request_duration_seconds_count{protocol=\"%s\"} %llu\n", proto_names[p],
+                (unsigned long long)count);
+    }
+}
+
+static void connections(FILE *out)
+{
+    header(out, "rpxy_received_bytes_total", "counter",
+           "Bytes received from clients on the TCP listeners (after TLS decryption).");
+    for (unsigned l = 0; l < 2; l++)
+        fprintf(out, "rpxy_received_bytes_total{listener=\"%s\"} %llu\n", listener_names[l],
+                (unsigned long long)SUM(bytes_in[l]));
+    header(out, "rpxy_sent_bytes_total", "counter",
+           "Bytes sent to clients on the TCP listeners (before TLS encryption).");
+    for (unsigned l = 0; l < 2; l++)
+        fprintf(out, "rpxy_sent_bytes_total{listener=\"%s\"} %llu\n", listener_names[l],
+                (unsigned long long)SUM(bytes_out[l]));
+    header(out, "rpxy_connections_total", "counter", "Client connections accepted, by listener.");
+    for (unsigned l = 0; l < 3; l++)
+        fprintf(out, "rpxy_connections_total{listener=\"%s\"} %llu\n", listener_names[l],
+                (unsigned long long)SUM(conns_opened[l]));
+    header(out, "rpxy_connections_open", "gauge", "Client connections open now, by listener.");
+    for (unsigned l = 0; l < 3; l++) {
+        /* each worker's closed count never passes its opened count, but two
+         * loads are not one snapshot: clamp at 0 */
+        uint64_t opened = SUM(conns_opened[l]), closed = SUM(conns_closed[l]);
+        fprintf(out, "rpxy_connections_open{listener=\"%s\"} %llu\n", listener_names[l],
+                (unsigned long long)(opened > closed ? opened - closed : 0));
+    }
+}
+
+static void tls(FILE *out)
+{
+    header(out, "rpxy_tls_handshakes_total", "counter",
+           "TLS handshakes completed on the TCP TLS listener, by version and key-exchange group.");
+    for (unsigned v = 0; v < MX_TLS_VERSIONS; v++)
+        for (unsigned g = 0; g < MX_GROUPS; g++) {
+            uint64_t n = SUM(tls_done[v][g]);
+            if (n)
+                fprintf(out, "rpxy_tls_handshakes_total{version=\"%s\",group=\"%s\"} %llu\n",
+                        version_names[v], group_names[g], (unsigned long long)n);
+        }
+    header(out, "rpxy_tls_handshake_failures_total", "counter",
+           "TLS handshakes that failed, by reason (as in the log's failure=).");
+    for (unsigned f = TLS_FAIL_ACCEPTOR; f < MX_TLS_FAILURES; f++)
+        fprintf(out, "rpxy_tls_handshake_failures_total{reason=\"%s\"} %llu\n",
+                tls_failure_name((enum tls_failure)f), (unsigned long long)SUM(tls_failed[f]));
+}
+
+static void config(FILE *out, const struct runtime *rt)
+{
+    header(out, "rpxy_config_reloads_total", "counter",
+           "Configuration reloads (SIGHUP or a changed file), by result.");
+    fprintf(out, "rpxy_config_reloads_total{result=\"success\"} %llu\n",
+            (unsigned long long)mx_get(&mx_global.reloads_ok));
+    fprintf(out, "rpxy_config_reloads_total{result=\"failure\"} %llu\n",
+            (unsigned long long)mx_get(&mx_global.reloads_failed));
+    header(out, "rpxy_config_last_success_timestamp_seconds", "gauge",
+           "When the configuration in force was loaded (Unix time).");
+    fprintf(out, "rpxy_config_last_success_timestamp_seconds %llu\n",
+            (unsigned long long)mx_get(&mx_global.last_reload_ok_s));
+    header(out, "rpxy_workers", "gauge", "Worker threads.");
+    fprintf(out, "rpxy_workers %zu\n", g_server.n_workers);
+    header(out, "rpxy_apps", "gauge", "Apps in the configuration in force.");
+    fprintf(out, "rpxy_apps %zu\n", rt ? rt->cfg->n_apps : 0);
+}
+
+static void upstreams(FILE *out, const struct runtime *rt)
+{
+    header(out, "rpxy_upstream_healthy", "gauge",
+           "1 when the upstream is taken for requests, 0 when health checks took it out.");
+    for (size_t i = 0; rt && i < rt->n_routes; i++) {
+        const struct rt_route *r = &rt->routes[i];
+        for (size_t j = 0; j < r->n_ups; j++) {
+            fputs("rpxy_upstream_healthy{app=\"", out);
+            label(out, r->route->app->cfg->name);
+            fputs("\",path=\"", out);
+            label(out, r->route->prefix);
+            fputs("\",upstream=\"", out);
+            label(out, r->ups[j].authority);
+            fprintf(out, "\"} %d\n", lb_is_healthy(r->lb, j) ? 1 : 0);
+        }
+    }
+}
+
+static void certificates(FILE *out)
+{
+    header(out, "rpxy_certificate_expiry_timestamp_seconds", "gauge",
+           "When the certificate served for a server name expires (Unix time).");
+    struct tls_sni_table *t = server_acquire_tls();
+    for (size_t i = 0; t && i < t->n; i++) {
+        X509 *x = SSL_CTX_get0_certificate(t->sites[i].ctx);
+        struct tm tm;
+        if (!x || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+            continue;
+        fputs("rpxy_certificate_expiry_timestamp_seconds{server_name=\"", out);
+        label(out, t->sites[i].server_name);
+        fprintf(out, "\"} %lld\n", (long long)timegm(&tm));
+    }
+    if (t)
+        sni_table_unref(t);
+}
+
+char *metrics_render(size_t *len)
+{
+    char *text = NULL;
+    FILE *out = open_memstream(&text, len);
+    if (!out)
+        return NULL;
+    struct runtime *rt = server_acquire_runtime();
+    requests(out);
+    durations(out);
+    connections(out);
+    tls(out);
+    config(out, rt);
+    upstreams(out, rt);
+    certificates(out);
+    if (rt)
+        runtime_unref(rt);
+    if (fclose(out) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}

@@ -1,0 +1,188 @@
+"""The admin listener (ours, `admin_listen`): /metrics in the Prometheus text
+format (accepted by `promtool check metrics`) with the per-worker counters
+summed, /healthz, and nothing else; the key's errors; a port in use."""
+import calendar
+import re
+import time
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+
+from cryptography import x509
+
+import tls_app
+import tlsclient
+from backends import raw_request
+from conftest import free_port, run_rpxy
+
+
+def admin_config(admin_port, backend_port, extra=""):
+    return f"""
+listen_port = {{port}}
+listen_address_v4 = "127.0.0.1"
+worker_threads = 2
+admin_listen = "127.0.0.1:{admin_port}"
+{extra}
+[apps.app]
+server_name = "app.test"
+reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:{backend_port}" }}] }}]
+"""
+
+
+def get(port, path, method="GET", host="admin"):
+    return raw_request(port, f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
+                             f"Connection: close\r\n\r\n".encode())
+
+
+def scrape(admin_port):
+    """The /metrics body after promtool accepted it; {series: value}."""
+    resp = get(admin_port, "/metrics")
+    head, _, body = resp.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n" in head
+    check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                           timeout=30)
+    assert check.returncode == 0, check.stdout + check.stderr
+    series = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            series[name] = float(value)
+    return series
+
+
+def test_metrics_sum_every_worker_and_pass_promtool(backend, start_proxy):
+    admin = free_port()
+    p = start_proxy(admin_config(admin, backend.port))
+    for _ in range(6):  # separate connections: both workers take some
+        assert get(p.port, "/a", host="app.test").startswith(b"HTTP/1.1 200")
+    assert get(p.port, "/a", method="HEAD", host="app.test").startswith(b"HTTP/1.1 200")
+    for _ in range(2):
+        assert get(p.port, "/", host="nobody.test").startswith(b"HTTP/1.1 503")
+    h2 = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                         "--http2-prior-knowledge", "-H", "Host: app.test",
+                         f"http://127.0.0.1:{p.port}/h2"], capture_output=True, text=True)
+    assert h2.stdout == "200"
+    m = scrape(admin)
+    assert m['rpxy_requests_total{app="app",protocol="http/1.1",code="2xx"}'] == 7
+    assert m['rpxy_requests_total{app="",protocol="http/1.1",code="5xx"}'] == 2
+    assert m['rpxy_requests_total{app="app",protocol="h2",code="2xx"}'] == 1
+    assert m['rpxy_request_duration_seconds_count{protocol="http/1.1"}'] == 9
+    assert m['rpxy_request_duration_seconds_bucket{protocol="http/1.1",le="+Inf"}'] == 9
+    # 10 requests and start_proxy's readiness probe
+    assert m['rpxy_connections_total{listener="http"}'] == 11
+    assert m['rpxy_received_bytes_total{listener="http"}'] > 9 * 40
+    assert m['rpxy_sent_bytes_total{listener="http"}'] > 9 * 100
+    assert m["rpxy_workers"] == 2 and m["rpxy_apps"] == 1
+    assert m[f'rpxy_upstream_healthy{{app="app",path="/",upstream="127.0.0.1:{backend.port}"}}'] == 1
+    assert m['rpxy_config_reloads_total{result="success"}'] == 0
+    # every client closed: the gauge comes back to 0 (curl's close is seen a little later)
+    deadline = time.monotonic() + 5
+    while m['rpxy_connections_open{listener="http"}'] and time.monotonic() < deadline:
+        time.sleep(0.05)
+        m = scrape(admin)
+    assert m['rpxy_connections_open{listener="http"}'] == 0
+
+    # reloads and their result
+    p.signal(signal.SIGHUP)
+    p.wait_log(r"Configuration updated\.")
+    p.path.write_text(p.path.read_text() + "bogus = 1\n")
+    p.wait_log(r"rpxy failed to be ready\. Configuration does not updated")
+    m = scrape(admin)
+    assert m['rpxy_config_reloads_total{result="success"}'] == 1
+    assert m['rpxy_config_reloads_total{result="failure"}'] == 1
+    # a reload keeps the counts (app slots are stable)
+    assert m['rpxy_requests_total{app="app",protocol="http/1.1",code="2xx"}'] == 7
+
+
+def test_tls_handshakes_and_certificate_expiry(backend, start_proxy, tmp_path):
+    admin = free_port()
+    pki = tls_app.make_pki(tmp_path)
+    p = start_proxy(tls_app.config(pki, backend).replace(
+        'listen_address_v4 = "127.0.0.1"',
+        f'listen_address_v4 = "127.0.0.1"\nadmin_listen = "127.0.0.1:{admin}"'))
+    r, _ = tlsclient.get(p.tls_port, "a.test", ctx=tlsclient.context(ca=pki["ca"]))
+    assert r.status == 200
+    try:
+        tlsclient.get(p.tls_port, "unknown.test", ctx=tlsclient.context())
+    except (ssl.SSLError, OSError):
+        pass
+    p.wait_log(r'failure="unknown_sni"')
+    m = scrape(admin)
+    assert m['rpxy_tls_handshakes_total{version="TLSv1.3",group="X25519"}'] == 1
+    assert m['rpxy_tls_handshake_failures_total{reason="unknown_sni"}'] == 1
+    assert m['rpxy_connections_total{listener="https"}'] == 2
+    leaf = x509.load_pem_x509_certificate(open(pki["a.test"][0], "rb").read())
+    assert m['rpxy_certificate_expiry_timestamp_seconds{server_name="a.test"}'] == \
+        calendar.timegm(leaf.not_valid_after.utctimetuple())
+
+
+def test_admin_answers_only_its_two_paths(backend, start_proxy):
+    admin = free_port()
+    p = start_proxy(admin_config(admin, backend.port))
+    assert get(admin, "/healthz") == (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
+                                      b"charset=utf-8\r\nContent-Length: 3\r\n"
+                                      b"Connection: close\r\n\r\nok\n")
+    head = get(admin, "/healthz", method="HEAD")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"\r\n\r\n")
+    assert get(admin, "/metrics?x=1").startswith(b"HTTP/1.1 200 OK\r\n")
+    r = get(admin, "/metrics", method="POST")
+    assert r.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n") and b"\r\nAllow: GET, HEAD\r\n" in r
+    assert get(admin, "/").startswith(b"HTTP/1.1 404 Not Found\r\n")
+    assert get(admin, "/metricsx").startswith(b"HTTP/1.1 404 Not Found\r\n")
+    assert raw_request(admin, b"garbage\r\n\r\n").startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    big = b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n"
+    assert raw_request(admin, big).startswith(b"HTTP/1.1 431 ")
+    # the proxy's own listener routes /metrics like any path: to the app's backend
+    r = get(p.port, "/metrics", host="app.test")
+    assert r.startswith(b"HTTP/1.1 200") and b"rpxy_requests_total" not in r
+    assert b'"backend": "b0"' in r and b'"path": "/metrics"' in r
+
+    # while a graceful stop drains a request in flight, /healthz says so
+    slow = threading.Thread(target=get, args=(p.port, "/slow?s=1.5", "GET", "app.test"))
+    slow.start()
+    deadline = time.monotonic() + 5
+    while not any(r[1].startswith("/slow") for r in backend.requests) and \
+            time.monotonic() < deadline:
+        time.sleep(0.02)
+    p.signal(signal.SIGTERM)
+    p.wait_log(r"SIGTERM received")
+    assert get(admin, "/healthz").endswith(b"\r\n\r\ndraining\n")
+    assert get(admin, "/healthz").startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    slow.join()
+    assert p.stop() == 0
+
+
+
+def test_admin_listen_errors_name_file_line_and_key(check):
+    for value, why in (('"localhost:9901"', "expected \"IP:PORT\""),
+                       ('"127.0.0.1"', "expected \"IP:PORT\""),
+                       ('"127.0.0.1:0"', "port out of range 1-65535"),
+                       ('"127.0.0.1:99999"', "port out of range 1-65535"),
+                       ('"127.0.0.1:9x"', "bad port"),
+                       ('"::1:9901"', "expected \"IP:PORT\""),
+                       ("9901", "expected a string, got integer")):
+        path, r = check(f'listen_port = 8080\nadmin_listen = {value}\n'
+                        '[apps.a]\nserver_name = "a.test"\n'
+                        'reverse_proxy = [{ upstream = [{ location = "127.0.0.1:1" }] }]\n')
+        assert r.returncode == 1
+        assert re.search(rf"^{re.escape(str(path))}:2:16: error: admin_listen: .*{re.escape(why)}",
+                         r.stderr, re.M), r.stderr
+    path, r = check('listen_port = 8080\nadmin_listen = "[::1]:9901"\n'
+                    '[apps.a]\nserver_name = "a.test"\n'
+                    'reverse_proxy = [{ upstream = [{ location = "127.0.0.1:1" }] }]\n')
+    assert r.returncode == 0, r.stderr
+
+
+def test_admin_port_in_use_stops_the_start(backend, write_config):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path = write_config(admin_config(port, backend.port).replace("{port}", str(free_port())))
+        r = run_rpxy("--config", path, timeout=30)
+    assert r.returncode == 1
+    assert f"ERROR cannot listen on admin_listen 127.0.0.1:{port}: Address already in use" \
+        in r.stdout
