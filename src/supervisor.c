@@ -16,6 +16,7 @@
 
 #include "acme/manager.h"
 #include "acme/registry.h"
+#include "cache/index.h"
 #include "config/config.h"
 #include "core/listeners.h"
 #include "core/server.h"
@@ -82,9 +83,9 @@ static void log_startup(const struct cfg *c)
                  "(server_name: %s).",
                  c->default_app_ref->name, c->default_app_ref->server_name);
     if (c->cache.enabled)
-        log_warn("[experimental.cache] is not implemented by this build yet: responses are not "
-                 "cached");
-    log_info("Cache is disabled");
+        log_info("Cache is enabled: cache dir = \"%s\"", c->cache.cache_dir);
+    else
+        log_info("Cache is disabled");
     if (c->proxy_protocol.enabled)
         log_warn("[experimental.tcp_recv_proxy_protocol] is not implemented by this build yet: "
                  "connections are served without reading a PROXY header");
@@ -126,6 +127,20 @@ static size_t n_workers_for(const struct cfg *cfg)
         return cfg->worker_threads;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (size_t)n : 1;
+}
+
+/* The cache of rt's [experimental.cache]: the running one when the table
+ * did not change (ours: rpxy empties it on every reload), else a new one
+ * over a wiped directory. Returns 0, or -1 with a message in err. */
+static int attach_cache(struct runtime *rt, char *err, size_t cap)
+{
+    if (!rt->cfg->cache.enabled)
+        return 0;
+    struct runtime *cur = server_acquire_runtime();
+    rt->cache = cache_carry(cur ? cur->cache : NULL, &rt->cfg->cache, err, cap);
+    if (cur)
+        runtime_unref(cur);
+    return rt->cache ? 0 : -1;
 }
 
 /* Loads the file and, when valid and different, publishes it. */
@@ -173,6 +188,12 @@ static void reload(struct watched *wf, bool forced)
     if (!rt) {
         lset_unref(ls);
         log_error("rpxy failed to be ready. Configuration does not updated: out of memory");
+        return;
+    }
+    if (attach_cache(rt, errbuf, sizeof(errbuf)) < 0) {
+        lset_unref(ls);
+        runtime_unref(rt);
+        log_error("rpxy failed to be ready. Configuration does not updated: %s", errbuf);
         return;
     }
     if (acme_in_use(rt->cfg) && acme_registry_check(rt->cfg, errbuf, sizeof(errbuf)) < 0) {
@@ -315,6 +336,14 @@ int supervisor_run(const struct cli_options *o)
     }
     struct runtime *rt = runtime_build(cfg);
     if (!rt) {
+        lset_unref(ls);
+        free(wf.text);
+        log_close();
+        return 1;
+    }
+    if (attach_cache(rt, acme_err, sizeof(acme_err)) < 0) {
+        log_error("rpxy service exited: %s", acme_err);
+        runtime_unref(rt);
         lset_unref(ls);
         free(wf.text);
         log_close();

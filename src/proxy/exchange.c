@@ -16,6 +16,7 @@
 #include "log/access_line.h"
 #include "log/log.h"
 #include "proxy/client_conn.h"
+#include "proxy/exchange_cache.h"
 #include "proxy/forwarded.h"
 #include "proxy/headers.h"
 #include "proxy/router.h"
@@ -486,6 +487,14 @@ static bool forward(struct exchange *ex, const struct route *route, const struct
     log_upstream_uri(ex, path, path_len);
     ex->head_len = ex->up_out.len;
     ex->upc = upstream_wants_h2(ex, req) ? &h2_client : &h1_client;
+    if (ex->rt->cache) {
+        int r = excache_begin(ex, req, client_scheme_is_https(ex, req->fields, n), auth_host,
+                              auth_host ? auth_host_len : 0);
+        if (r < 0)
+            reject(ex, 504, NULL, !ex->replayable);
+        if (r != 0)
+            return r > 0;
+    }
     if (ex->upc->attach(ex, false) < 0) {
         reject(ex, 502, "Failed to get response from backend: cannot connect", !ex->replayable);
         return false;

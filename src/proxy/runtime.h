@@ -41,6 +41,8 @@ struct rt_route {
     struct sticky_route *sticky; /* load_balance = "sticky" only */
 };
 
+struct cache;
+
 struct runtime {
     atomic_long refs;
     struct cfg *cfg;
@@ -53,6 +55,7 @@ struct runtime {
      * when HTTP/3 is off */
     char alt_svc[48];
     size_t alt_svc_len;
+    struct cache *cache; /* [experimental.cache]: a reference, or NULL (set by the supervisor) */
 };
 
 /* Builds the runtime of cfg, taking ownership of cfg; resolves upstream
