@@ -287,6 +287,7 @@ int supervisor_run(const struct cli_options *o)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by the workers */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* a file size limit fails the write (cache) instead of killing */
     int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 
     struct watched wf = { .path = o->config_path };
