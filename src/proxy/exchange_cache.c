@@ -282,6 +282,10 @@ static int hit_attach(struct exchange *ex, bool fresh_only)
 
 static void hit_release(struct exchange *ex, bool reuse)
 {
+    if (ex->fe != &tee_front) { /* the file hit's copy of the request, unused */
+        miss_free(ex->cache.miss);
+        ex->cache.miss = NULL;
+    }
     if (ex->cache.fd)
         close(ex->cache.fd - 1);
     EVP_MD_CTX_free(ex->cache.sha);
@@ -379,6 +383,10 @@ static int refetch(struct exchange *ex)
     log_warn("Cache: %s does not match its digest or is gone; dropped, fetching from upstream",
              e->path);
     cache_drop(ex->rt->cache, e);
+    if (ex->cache.miss) { /* the response is stored again */
+        ex->cache.fe = ex->fe;
+        ex->fe = &tee_front;
+    }
     hit_release(ex, false);
     ex->cache.off = 0;
     ex->cache.verified = false;
@@ -639,6 +647,9 @@ int excache_begin(struct exchange *ex, const struct ex_request *req, bool https,
     struct cache_entry *hit;
     enum cache_lookup r = cache_lookup(c, &q, lock, &hit);
     if (r == CACHE_HIT) {
+        /* a file may fail its check: what storing the refetch needs */
+        if (hit->path && !facts.cc.no_store)
+            ex->cache.miss = miss_new(c, &q);
         serve_hit(ex, hit, req->fields, req->n_fields);
         return 1;
     }
