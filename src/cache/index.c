@@ -47,10 +47,13 @@ static uint64_t key_hash(const char *k, size_t n)
 
 /* ---- the directory ---- */
 
+/* Everything under the directory goes; the directory itself stays (so only
+ * it, not its parent, needs to be writable). */
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
-    (void)ftw;
+    if (ftw->level == 0)
+        return 0;
     return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
 }
 
