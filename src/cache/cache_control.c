@@ -184,8 +184,8 @@ static bool hms(const char *p, int *h, int *mi, int *s)
 static int64_t compose(int y, int mon, int d, int h, int mi, int s)
 {
     static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (y < 0 || mon < 1 || d < 1 || d > mdays[mon - 1])
-        return -1;
+    if (y < 1970 || mon < 1 || d < 1 || d > mdays[mon - 1])
+        return -1; /* before the epoch reads as malformed: in the past either way */
     return days_from_civil(y, mon, d) * 86400 + h * 3600 + mi * 60 + s;
 }
 
