@@ -172,7 +172,8 @@ bool policy_satisfies(const struct cache_req_facts *req, int64_t lifetime_ms, in
     const struct cc_directives *cc = &req->cc;
     if (lifetime_ms <= 0 || cc->no_cache || req->pragma_no_cache)
         return false;
-    if (cc->max_age != CC_ABSENT && age_ms > cc->max_age * 1000)
+    /* max-age=0 asks for the upstream even within the response's first millisecond */
+    if (cc->max_age != CC_ABSENT && (age_ms > cc->max_age * 1000 || cc->max_age == 0))
         return false;
     int64_t ttl = lifetime_ms > age_ms ? lifetime_ms - age_ms : 0;
     if (cc->min_fresh != CC_ABSENT && ttl < cc->min_fresh * 1000)

@@ -186,6 +186,7 @@ static void satisfaction(void)
     struct cache_req_facts pr = req_of(CACHE_GET, pragma, 1);
     TAP_OK(!policy_satisfies(&pr, 60000, 0, false), "request Pragma: no-cache");
     TAP_OK(!sat("max-age=0", 60000, 1, false), "max-age=0");
+    TAP_OK(!sat("max-age=0", 60000, 0, false), "max-age=0 at age 0");
     TAP_OK(sat("max-age=10", 60000, 10000, false), "max-age: age equal");
     TAP_OK(!sat("max-age=10", 60000, 10001, false), "max-age: older");
     TAP_OK(sat("min-fresh=10", 60000, 50000, false), "min-fresh: exactly");
