@@ -18,13 +18,6 @@
 
 #define MAX_BUCKETS (1u << 20)
 
-struct key_lock {
-    struct key_lock *next;
-    uint64_t hash;
-    size_t len;
-    char key[];
-};
-
 struct cache {
     atomic_int refs;
     struct cfg_cache cfg; /* cache_dir owned */
@@ -34,7 +27,7 @@ struct cache {
     size_t mask;
     struct cache_entry *lru_head, *lru_tail; /* head: most recently used */
     size_t count;
-    struct key_lock *locks;
+    struct cache_key_lock *locks; /* owned by their requests */
 };
 
 static uint64_t key_hash(const char *k, size_t n)
@@ -172,11 +165,6 @@ void cache_unref(struct cache *c)
         next = e->lru_next;
         discard(e);
     }
-    while (c->locks) {
-        struct key_lock *l = c->locks;
-        c->locks = l->next;
-        free(l);
-    }
     pthread_mutex_destroy(&c->mu);
     free(c->buckets);
     free(c->cfg.cache_dir);
@@ -243,28 +231,18 @@ static bool answers(const struct cache_entry *e, const struct cache_query *q)
     return policy_satisfies(q->req, e->lifetime_ms, age, e->must_revalidate);
 }
 
-static struct key_lock **find_lock(struct cache *c, uint64_t h, const char *key, size_t len)
+static bool locked(const struct cache *c, uint64_t h, const char *key, size_t len)
 {
-    struct key_lock **p = &c->locks;
-    for (; *p; p = &(*p)->next)
-        if ((*p)->hash == h && (*p)->len == len && memcmp((*p)->key, key, len) == 0)
-            return p;
-    return p;
+    for (const struct cache_key_lock *l = c->locks; l; l = l->next)
+        if (l->hash == h && l->key_len == len && memcmp(l->key, key, len) == 0)
+            return true;
+    return false;
 }
 
-enum cache_lookup cache_lookup(struct cache *c, const struct cache_query *q, bool lock,
-                               struct cache_entry **hit)
+enum cache_lookup cache_lookup(struct cache *c, const struct cache_query *q,
+                               struct cache_key_lock *lock, struct cache_entry **hit)
 {
     uint64_t h = key_hash(q->key, q->key_len);
-    struct key_lock *mine = NULL;
-    if (lock) {
-        mine = malloc(sizeof(*mine) + q->key_len);
-        if (mine) {
-            mine->hash = h;
-            mine->len = q->key_len;
-            memcpy(mine->key, q->key, q->key_len);
-        }
-    }
     struct cache_entry *victim = NULL;
     enum cache_lookup r = CACHE_MISS;
     *hit = NULL;
@@ -281,34 +259,29 @@ enum cache_lookup cache_lookup(struct cache *c, const struct cache_query *q, boo
             victim = *slot;
             unlink_entry(c, slot);
         }
-        if (mine) {
-            struct key_lock **l = find_lock(c, h, q->key, q->key_len);
-            if (*l) {
-                r = CACHE_LOCKED;
-            } else {
-                *l = mine;
-                mine->next = NULL;
-                mine = NULL;
-            }
+        if (lock && locked(c, h, q->key, q->key_len)) {
+            r = CACHE_LOCKED;
+        } else if (lock) {
+            *lock = (struct cache_key_lock){ c->locks, h, q->key, q->key_len };
+            c->locks = lock;
         }
     }
     pthread_mutex_unlock(&c->mu);
-    free(mine);
     if (victim)
         discard(victim);
     return r;
 }
 
-void cache_unlock(struct cache *c, const char *key, size_t key_len)
+void cache_unlock(struct cache *c, struct cache_key_lock *lock)
 {
-    uint64_t h = key_hash(key, key_len);
     pthread_mutex_lock(&c->mu);
-    struct key_lock **l = find_lock(c, h, key, key_len);
-    struct key_lock *gone = *l;
-    if (gone)
-        *l = gone->next;
+    for (struct cache_key_lock **p = &c->locks; *p; p = &(*p)->next) {
+        if (*p == lock) {
+            *p = lock->next;
+            break;
+        }
+    }
     pthread_mutex_unlock(&c->mu);
-    free(gone);
 }
 
 void cache_insert(struct cache *c, struct cache_entry *e)

@@ -45,19 +45,28 @@ struct cache_query {
 
 enum cache_lookup {
     CACHE_HIT,    /* *hit holds a reference */
-    CACHE_MISS,   /* go upstream; the caller now holds the key's lock when lock was asked */
+    CACHE_MISS,   /* go upstream; with a lock, the caller now holds the key */
     CACHE_LOCKED, /* another request is fetching this key: wait and ask again */
 };
 
-/* Looks the request up. A found entry that does not answer it (stale,
- * other method, Host or Vary values) is evicted. With lock, a miss takes
- * the key's lock unless another request holds it (CACHE_LOCKED); the
- * holder releases it with cache_unlock(). */
-enum cache_lookup cache_lookup(struct cache *c, const struct cache_query *q, bool lock,
-                               struct cache_entry **hit);
+/* A key lock (collapsed misses): the requester owns it (no allocation in
+ * the index) and keeps key valid while it is held. */
+struct cache_key_lock {
+    struct cache_key_lock *next;
+    uint64_t hash;
+    const char *key;
+    size_t key_len;
+};
 
-/* Releases the key's lock taken by a CACHE_MISS lookup. */
-void cache_unlock(struct cache *c, const char *key, size_t key_len);
+/* Looks the request up. A found entry that does not answer it (stale,
+ * other method, Host or Vary values) is evicted. With lock (may be NULL),
+ * a miss links it as the key's lock unless another request holds one
+ * (CACHE_LOCKED); the holder releases it with cache_unlock(). */
+enum cache_lookup cache_lookup(struct cache *c, const struct cache_query *q,
+                               struct cache_key_lock *lock, struct cache_entry **hit);
+
+/* Releases a lock linked by a CACHE_MISS lookup. */
+void cache_unlock(struct cache *c, struct cache_key_lock *lock);
 
 /* Puts a complete entry in (the index takes the caller's reference),
  * replacing one with the same key and evicting the least recently used

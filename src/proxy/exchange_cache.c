@@ -35,7 +35,8 @@
 struct excache_miss {
     struct cache *c; /* reference */
     struct cache_fill *fill;
-    bool locked; /* holds the key's lock */
+    struct cache_key_lock lock;
+    bool locked; /* lock is linked */
     struct cache_req_facts req;
     const char *key, *host;
     size_t key_len, host_len;
@@ -120,7 +121,7 @@ static void stop_storing(struct excache_miss *m)
     cache_fill_abort(m->fill);
     m->fill = NULL;
     if (m->locked)
-        cache_unlock(m->c, m->key, m->key_len);
+        cache_unlock(m->c, &m->lock);
     m->locked = false;
 }
 
@@ -383,7 +384,7 @@ static int refetch(struct exchange *ex)
     log_warn("Cache: %s does not match its digest or is gone; dropped, fetching from upstream",
              e->path);
     cache_drop(ex->rt->cache, e);
-    if (ex->cache.miss) { /* the response is stored again */
+    if (ex->cache.miss && ex->fe != &tee_front) { /* the response is stored again */
         ex->cache.fe = ex->fe;
         ex->fe = &tee_front;
     }
@@ -598,7 +599,7 @@ static void on_wait(struct loop *loop, struct loop_timer *t)
     miss_query(m, &q);
     bool expired = q.now_ms >= ex->cache.wait_until_ms;
     struct cache_entry *hit;
-    enum cache_lookup r = cache_lookup(m->c, &q, !expired, &hit);
+    enum cache_lookup r = cache_lookup(m->c, &q, expired ? NULL : &m->lock, &hit);
     if (r == CACHE_LOCKED) {
         loop_timer_set(loop, &ex->timer, WAIT_POLL_MS, on_wait);
         return;
@@ -643,9 +644,8 @@ int excache_begin(struct exchange *ex, const struct ex_request *req, bool https,
         .now_ms = wall_ms(),
     };
     q.host = upstream_host(ex, &q.host_len);
-    bool lock = method != CACHE_POST && ex->req_done && !facts.cc.no_store;
     struct cache_entry *hit;
-    enum cache_lookup r = cache_lookup(c, &q, lock, &hit);
+    enum cache_lookup r = cache_lookup(c, &q, NULL, &hit);
     if (r == CACHE_HIT) {
         /* a file may fail its check: what storing the refetch needs */
         if (hit->path && !facts.cc.no_store)
@@ -653,25 +653,28 @@ int excache_begin(struct exchange *ex, const struct ex_request *req, bool https,
         serve_hit(ex, hit, req->fields, req->n_fields);
         return 1;
     }
-    bool locked = r == CACHE_MISS && lock;
-    struct excache_miss *m = NULL;
-    if (!facts.cc.only_if_cached && !facts.cc.no_store)
-        m = miss_new(c, &q);
-    if (!m) {
-        if (locked)
-            cache_unlock(c, key, (size_t)kl);
-        return facts.cc.only_if_cached ? -1 : 0;
-    }
-    m->locked = locked;
+    if (facts.cc.only_if_cached)
+        return -1;
+    struct excache_miss *m = facts.cc.no_store ? NULL : miss_new(c, &q);
+    if (!m)
+        return 0;
     ex->cache.miss = m;
     ex->cache.fe = ex->fe;
     ex->fe = &tee_front;
-    if (r == CACHE_LOCKED) {
+    /* a second look, taking the key: collapses concurrent misses */
+    if (method != CACHE_POST && ex->req_done) {
+        struct cache_query mq; /* the lock keeps pointing at m's key */
+        miss_query(m, &mq);
+        r = cache_lookup(c, &mq, &m->lock, &hit);
+        m->locked = r == CACHE_MISS;
+    }
+    if (r == CACHE_HIT) {
+        serve_hit(ex, hit, req->fields, req->n_fields);
+    } else if (r == CACHE_LOCKED) {
         ex->cache.up = ex->upc;
         ex->upc = &cache_wait_client;
         ex->cache.wait_until_ms = q.now_ms + WAIT_LIMIT_MS;
         loop_timer_set(ex->w->loop, &ex->timer, WAIT_POLL_MS, on_wait);
-        return 1;
     }
-    return 0;
+    return r == CACHE_MISS ? 0 : 1;
 }

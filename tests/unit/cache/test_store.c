@@ -103,8 +103,8 @@ static void store(struct cache *c, const char *key, enum cache_method m, const c
     cache_fill_commit(f);
 }
 
-static enum cache_lookup find(struct cache *c, const char *key, enum cache_method m, bool lock,
-                              struct cache_entry **hit)
+static enum cache_lookup find(struct cache *c, const char *key, enum cache_method m,
+                              struct cache_key_lock *lock, struct cache_entry **hit)
 {
     struct cache_req_facts req;
     policy_read_request(&req, m, NULL, 0);
@@ -137,30 +137,33 @@ static void index_ops(void)
     struct cache *c = cache_open(&t, err, sizeof(err));
     TAP_OK(c != NULL, "open");
     struct cache_entry *hit;
-    TAP_INT_EQ(find(c, "a", CACHE_GET, false, &hit), CACHE_MISS, "empty: miss");
+    TAP_INT_EQ(find(c, "a", CACHE_GET, NULL, &hit), CACHE_MISS, "empty: miss");
     store(c, "a", CACHE_GET, "A");
     store(c, "b", CACHE_GET, "B");
-    TAP_INT_EQ(find(c, "a", CACHE_GET, false, &hit), CACHE_HIT, "hit");
+    TAP_INT_EQ(find(c, "a", CACHE_GET, NULL, &hit), CACHE_HIT, "hit");
     TAP_OK(hit->body_len == 1 && hit->body[0] == 'A', "memory body");
     store(c, "c", CACHE_GET, "C"); /* evicts b, the least recently used */
     TAP_INT_EQ(cache_count(c), 2, "at most max_cache_entry");
     struct cache_entry *h2;
-    TAP_INT_EQ(find(c, "b", CACHE_GET, false, &h2), CACHE_MISS, "LRU victim gone");
-    TAP_INT_EQ(find(c, "c", CACHE_GET, false, &h2), CACHE_HIT, "newest kept");
+    TAP_INT_EQ(find(c, "b", CACHE_GET, NULL, &h2), CACHE_MISS, "LRU victim gone");
+    TAP_INT_EQ(find(c, "c", CACHE_GET, NULL, &h2), CACHE_HIT, "newest kept");
     cache_entry_unref(h2);
     store(c, "d", CACHE_GET, "D"); /* evicts a, while a hit still holds it */
     TAP_OK(hit->body[0] == 'A', "an evicted entry lives on while served");
     cache_entry_unref(hit);
-    TAP_INT_EQ(find(c, "d", CACHE_HEAD, false, &hit), CACHE_MISS, "other method: miss");
-    TAP_INT_EQ(find(c, "d", CACHE_GET, false, &hit), CACHE_MISS, "... and evicted");
+    TAP_INT_EQ(find(c, "d", CACHE_HEAD, NULL, &hit), CACHE_MISS, "other method: miss");
+    TAP_INT_EQ(find(c, "d", CACHE_GET, NULL, &hit), CACHE_MISS, "... and evicted");
     TAP_INT_EQ(cache_count(c), 1, "one left");
 
-    TAP_INT_EQ(find(c, "x", CACHE_GET, true, &hit), CACHE_MISS, "lock taken");
-    TAP_INT_EQ(find(c, "x", CACHE_GET, true, &hit), CACHE_LOCKED, "second asker waits");
-    TAP_INT_EQ(find(c, "x", CACHE_GET, false, &hit), CACHE_MISS, "without lock: miss");
-    cache_unlock(c, "x", 1);
-    TAP_INT_EQ(find(c, "x", CACHE_GET, true, &hit), CACHE_MISS, "released: taken again");
-    cache_unlock(c, "x", 1);
+    struct cache_key_lock l1, l2;
+    TAP_INT_EQ(find(c, "x", CACHE_GET, &l1, &hit), CACHE_MISS, "lock taken");
+    TAP_INT_EQ(find(c, "x", CACHE_GET, &l2, &hit), CACHE_LOCKED, "second asker waits");
+    TAP_INT_EQ(find(c, "x", CACHE_GET, NULL, &hit), CACHE_MISS, "without lock: miss");
+    TAP_INT_EQ(find(c, "y", CACHE_GET, &l2, &hit), CACHE_MISS, "another key's lock");
+    cache_unlock(c, &l1);
+    TAP_INT_EQ(find(c, "x", CACHE_GET, &l1, &hit), CACHE_MISS, "released: taken again");
+    cache_unlock(c, &l1);
+    cache_unlock(c, &l2);
 
     struct cache *same = cache_carry(c, &t, err, sizeof(err));
     TAP_OK(same == c, "an unchanged table keeps the cache");
@@ -182,7 +185,7 @@ static void files(void)
     store(c, "big", CACHE_GET, "12345");
     TAP_INT_EQ(dir_files(), 1, "over it: a file");
     struct cache_entry *hit;
-    TAP_INT_EQ(find(c, "big", CACHE_GET, false, &hit), CACHE_HIT, "file hit");
+    TAP_INT_EQ(find(c, "big", CACHE_GET, NULL, &hit), CACHE_HIT, "file hit");
     TAP_OK(hit->path && !hit->body, "file tier");
     unsigned char md[32];
     SHA256((const unsigned char *)"12345", 5, md);
@@ -208,10 +211,10 @@ static void files(void)
     f = cache_fill_begin(c, entry("failed", CACHE_GET, NULL, 0, fresh, 1), -1);
     cache_fill_body(f, "0123456789012345678901", 22);
     cache_fill_commit(f);
-    TAP_INT_EQ(find(c, "failed", CACHE_GET, false, &hit), CACHE_MISS,
+    TAP_INT_EQ(find(c, "failed", CACHE_GET, NULL, &hit), CACHE_MISS,
                "a failed fill commits nothing");
     store(c, "head", CACHE_HEAD, NULL);
-    TAP_INT_EQ(find(c, "head", CACHE_HEAD, false, &hit), CACHE_HIT, "HEAD entry, no body");
+    TAP_INT_EQ(find(c, "head", CACHE_HEAD, NULL, &hit), CACHE_HIT, "HEAD entry, no body");
     TAP_OK(hit->body_len == 0 && hit->content_length == NULL, "no length of its own");
     cache_entry_unref(hit);
     cache_unref(c);
