@@ -203,7 +203,13 @@ struct exchange {
     } log;
     struct exchange *next_free; /* the worker's cache of exchanges */
 
-    /* the response cache (proxy/exchange_cache.c); all zero when unused */
+    /* Buffers last: not cleared when an exchange is reused. */
+    char set_cookie[640];
+    /* access log: strings copied out of the client buffer (which moves) */
+    char strs[4096];
+    /* the response cache (proxy/exchange_cache.c): not cleared with the
+     * rest, so an exchange without cache pays nothing; excache_begin()
+     * clears it */
     struct {
         const struct ex_front *fe;  /* the front-end under the storing tee */
         struct excache_miss *miss;  /* a miss being fetched (and stored) */
@@ -216,11 +222,6 @@ struct exchange {
         bool not_modified;          /* a conditional request: 304 */
         int64_t wait_until_ms;
     } cache;
-
-    /* Buffers last: not cleared when an exchange is reused. */
-    char set_cookie[640];
-    /* access log: strings copied out of the client buffer (which moves) */
-    char strs[4096];
 };
 
 /* Starts proxying req for connection c through front-end fe (stream is the

@@ -626,6 +626,7 @@ int excache_begin(struct exchange *ex, const struct ex_request *req, bool https,
                   size_t host_len)
 {
     struct cache *c = ex->rt->cache;
+    memset(&ex->cache, 0, sizeof(ex->cache));
     enum cache_method method = cache_method_of(req->method, req->method_len);
     char key[KEY_MAX];
     long kl = req->routable && !ex->upgrade && method != CACHE_OTHER
