@@ -17,6 +17,7 @@
 #include "acme/manager.h"
 #include "admin/admin_server.h"
 #include "acme/registry.h"
+#include "cache/index.h"
 #include "config/config.h"
 #include "config/toml_equal.h"
 #include "core/listeners.h"
@@ -91,9 +92,9 @@ static void log_startup(const struct cfg *c)
                  "(server_name: %s).",
                  c->default_app_ref->name, c->default_app_ref->server_name);
     if (c->cache.enabled)
-        log_warn("[experimental.cache] is not implemented by this build yet: responses are not "
-                 "cached");
-    log_info("Cache is disabled");
+        log_info("Cache is enabled: cache dir = \"%s\"", c->cache.cache_dir);
+    else
+        log_info("Cache is disabled");
     if (c->proxy_protocol.enabled) {
         log_warn("PROXY protocol receive is enabled: every TCP connection (HTTP and HTTPS "
                  "listeners) must begin with a PROXY header; clients connecting directly are "
@@ -157,6 +158,20 @@ static size_t n_workers_for(const struct cfg *cfg)
     return n > 0 ? (size_t)n : 1;
 }
 
+/* The cache of rt's [experimental.cache]: the running one when the table
+ * did not change (ours: rpxy empties it on every reload), else a new one
+ * over a wiped directory. Returns 0, or -1 with a message in err. */
+static int attach_cache(struct runtime *rt, char *err, size_t cap)
+{
+    if (!rt->cfg->cache.enabled)
+        return 0;
+    struct runtime *cur = server_acquire_runtime();
+    rt->cache = cache_carry(cur ? cur->cache : NULL, &rt->cfg->cache, err, cap);
+    if (cur)
+        runtime_unref(cur);
+    return rt->cache ? 0 : -1;
+}
+
 /* Validates text (taking it over as wf's copy) and publishes it. Returns
  * false when the running configuration stays. */
 static bool apply(struct watched *wf, char *text, size_t len)
@@ -194,6 +209,12 @@ static bool apply(struct watched *wf, char *text, size_t len)
     if (!rt) {
         lset_unref(ls);
         log_error("rpxy failed to be ready. Configuration does not updated: out of memory");
+        return false;
+    }
+    if (attach_cache(rt, errbuf, sizeof(errbuf)) < 0) {
+        lset_unref(ls);
+        runtime_unref(rt);
+        log_error("rpxy failed to be ready. Configuration does not updated: %s", errbuf);
         return false;
     }
     if (acme_in_use(rt->cfg) && acme_registry_check(rt->cfg, errbuf, sizeof(errbuf)) < 0) {
@@ -346,6 +367,7 @@ int supervisor_run(const struct cli_options *o)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by the workers */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* a file size limit fails the write (cache) instead of killing */
     int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 
     struct watched wf = { .path = o->config_path };
@@ -395,6 +417,14 @@ int supervisor_run(const struct cli_options *o)
     }
     struct runtime *rt = runtime_build(cfg);
     if (!rt) {
+        lset_unref(ls);
+        free(wf.text);
+        log_close();
+        return 1;
+    }
+    if (attach_cache(rt, acme_err, sizeof(acme_err)) < 0) {
+        log_error("rpxy service exited: %s", acme_err);
+        runtime_unref(rt);
         lset_unref(ls);
         free(wf.text);
         log_close();

@@ -18,6 +18,7 @@
 #include "log/log.h"
 #include "log/request_debug.h"
 #include "proxy/client_conn.h"
+#include "proxy/exchange_cache.h"
 #include "proxy/forwarded.h"
 #include "proxy/headers.h"
 #include "proxy/router.h"
@@ -498,6 +499,14 @@ static bool forward(struct exchange *ex, const struct route *route, const struct
     log_upstream_uri(ex, path, path_len);
     ex->head_len = ex->up_out.len;
     ex->upc = upstream_wants_h2(ex, req) ? &h2_client : &h1_client;
+    if (ex->rt->cache) {
+        int r = excache_begin(ex, req, client_scheme_is_https(ex, req->fields, n), auth_host,
+                              auth_host ? auth_host_len : 0);
+        if (r < 0)
+            reject(ex, 504, NULL, !ex->replayable);
+        if (r != 0)
+            return r > 0;
+    }
     request_debug_log(ex->up->scheme, ex->up->authority, ex->up->authority_len, path, path_len,
                       ex->upc == &h2_client ? "HTTP/2.0" : "HTTP/1.1", buf_data(&ex->up_out),
                       ex->head_len);

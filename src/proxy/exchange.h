@@ -40,6 +40,8 @@ struct client;
 struct exchange;
 struct up_client;
 struct h2c_stream;
+struct cache_entry;
+struct excache_miss;
 
 enum http_version { HTTP_10, HTTP_11, HTTP_20, HTTP_30 };
 
@@ -209,6 +211,21 @@ struct exchange {
     char set_cookie[640];
     /* access log: strings copied out of the client buffer (which moves) */
     char strs[4096];
+    /* the response cache (proxy/exchange_cache.c): not cleared with the
+     * rest, so an exchange without cache pays nothing; excache_begin()
+     * clears it */
+    struct {
+        const struct ex_front *fe;  /* the front-end under the storing tee */
+        struct excache_miss *miss;  /* a miss being fetched (and stored) */
+        const struct up_client *up; /* while waiting for another request's fill */
+        struct cache_entry *hit;    /* the entry being served */
+        uint64_t off;               /* body bytes of the hit sent (or verified) */
+        void *sha;                  /* file hit: the digest in progress */
+        int fd;                     /* file hit: descriptor + 1 (0: none) */
+        bool verified;              /* file hit: the whole file checked */
+        bool not_modified;          /* a conditional request: 304 */
+        int64_t wait_until_ms;
+    } cache;
 };
 
 /* Starts proxying req for connection c through front-end fe (stream is the

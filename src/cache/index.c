@@ -1,0 +1,355 @@
+/* The shared index: hash table + LRU list under one mutex, key locks, the
+ * cache directory's life. */
+#include "cache/index.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/base64url.h"
+
+#define MAX_BUCKETS (1u << 20)
+
+struct cache {
+    atomic_int refs;
+    struct cfg_cache cfg; /* cache_dir owned */
+    atomic_ullong seq;    /* file names */
+    pthread_mutex_t mu;
+    struct cache_entry **buckets;
+    size_t mask;
+    struct cache_entry *lru_head, *lru_tail; /* head: most recently used */
+    size_t count;
+    struct cache_key_lock *locks; /* owned by their requests */
+};
+
+static uint64_t key_hash(const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* ---- the directory ---- */
+
+/* Everything under the directory goes; the directory itself stays (so only
+ * it, not its parent, needs to be writable). */
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    if (ftw->level == 0)
+        return 0;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *dir)
+{
+    char tmp[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        char saved = tmp[i];
+        tmp[i] = '\0';
+        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+            return -1;
+        tmp[i] = saved;
+    }
+    struct stat st;
+    if (stat(dir, &st) < 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return access(dir, W_OK | X_OK);
+}
+
+static int reset_dir(const char *dir, char *err, size_t cap)
+{
+    if (!dir[0] || strcmp(dir, "/") == 0) {
+        snprintf(err, cap, "cache_dir '%s' cannot be wiped", dir);
+        return -1;
+    }
+    struct stat st;
+    if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0) {
+        snprintf(err, cap, "cannot clear cache_dir '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    if (make_dirs(dir) < 0) {
+        snprintf(err, cap, "cannot create cache_dir '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- life ---- */
+
+struct cache *cache_open(const struct cfg_cache *t, char *err, size_t err_cap)
+{
+    if (reset_dir(t->cache_dir, err, err_cap) < 0)
+        return NULL;
+    struct cache *c = calloc(1, sizeof(*c));
+    size_t nb = 16;
+    while (nb < MAX_BUCKETS && nb < t->max_cache_entry * 2)
+        nb *= 2;
+    if (c) {
+        c->buckets = calloc(nb, sizeof(*c->buckets));
+        c->cfg = *t;
+        c->cfg.cache_dir = strdup(t->cache_dir);
+    }
+    if (!c || !c->buckets || !c->cfg.cache_dir) {
+        if (c) {
+            free(c->buckets);
+            free(c->cfg.cache_dir);
+        }
+        free(c);
+        snprintf(err, err_cap, "out of memory");
+        return NULL;
+    }
+    c->mask = nb - 1;
+    atomic_init(&c->refs, 1);
+    pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+static bool same_table(const struct cfg_cache *a, const struct cfg_cache *b)
+{
+    return a->enabled == b->enabled && strcmp(a->cache_dir, b->cache_dir) == 0 &&
+           a->max_cache_entry == b->max_cache_entry &&
+           a->max_cache_each_size == b->max_cache_each_size &&
+           a->max_cache_each_size_on_memory == b->max_cache_each_size_on_memory;
+}
+
+struct cache *cache_carry(struct cache *old, const struct cfg_cache *t, char *err, size_t err_cap)
+{
+    if (old && same_table(&old->cfg, t)) {
+        cache_ref(old);
+        return old;
+    }
+    return cache_open(t, err, err_cap);
+}
+
+void cache_ref(struct cache *c)
+{
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+/* Lets an entry the index dropped go: its file first (readers keep their
+ * descriptor), then the index's reference. */
+static void discard(struct cache_entry *e)
+{
+    if (e->path)
+        unlink(e->path);
+    cache_entry_unref(e);
+}
+
+void cache_unref(struct cache *c)
+{
+    if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (struct cache_entry *e = c->lru_head, *next; e; e = next) {
+        next = e->lru_next;
+        discard(e);
+    }
+    pthread_mutex_destroy(&c->mu);
+    free(c->buckets);
+    free(c->cfg.cache_dir);
+    free(c);
+}
+
+const struct cfg_cache *cache_settings(const struct cache *c)
+{
+    return &c->cfg;
+}
+
+/* ---- the index (callers hold mu) ---- */
+
+static void lru_unlink(struct cache *c, struct cache_entry *e)
+{
+    if (e->lru_prev)
+        e->lru_prev->lru_next = e->lru_next;
+    else
+        c->lru_head = e->lru_next;
+    if (e->lru_next)
+        e->lru_next->lru_prev = e->lru_prev;
+    else
+        c->lru_tail = e->lru_prev;
+    e->lru_prev = e->lru_next = NULL;
+}
+
+static void lru_push_front(struct cache *c, struct cache_entry *e)
+{
+    e->lru_next = c->lru_head;
+    e->lru_prev = NULL;
+    if (c->lru_head)
+        c->lru_head->lru_prev = e;
+    c->lru_head = e;
+    if (!c->lru_tail)
+        c->lru_tail = e;
+}
+
+static struct cache_entry **find_slot(struct cache *c, uint64_t h, const char *key, size_t len)
+{
+    struct cache_entry **p = &c->buckets[h & c->mask];
+    for (; *p; p = &(*p)->hnext)
+        if ((*p)->hash == h && (*p)->key_len == len && memcmp((*p)->key, key, len) == 0)
+            return p;
+    return p;
+}
+
+static void unlink_entry(struct cache *c, struct cache_entry **slot)
+{
+    struct cache_entry *e = *slot;
+    *slot = e->hnext;
+    e->hnext = NULL;
+    lru_unlink(c, e);
+    e->linked = false;
+    c->count--;
+}
+
+static bool answers(const struct cache_entry *e, const struct cache_query *q)
+{
+    if (e->method != q->req->method || e->host_len != q->host_len ||
+        memcmp(e->host, q->host, q->host_len) != 0 ||
+        !cache_entry_vary_matches(e, q->fields, q->n_fields))
+        return false;
+    int64_t age = policy_age_ms(e->response_ms, e->age_s, q->now_ms);
+    return policy_satisfies(q->req, e->lifetime_ms, age, e->must_revalidate);
+}
+
+static bool locked(const struct cache *c, uint64_t h, const char *key, size_t len)
+{
+    for (const struct cache_key_lock *l = c->locks; l; l = l->next)
+        if (l->hash == h && l->key_len == len && memcmp(l->key, key, len) == 0)
+            return true;
+    return false;
+}
+
+enum cache_lookup cache_lookup(struct cache *c, const struct cache_query *q,
+                               struct cache_key_lock *lock, struct cache_entry **hit)
+{
+    uint64_t h = key_hash(q->key, q->key_len);
+    struct cache_entry *victim = NULL;
+    enum cache_lookup r = CACHE_MISS;
+    *hit = NULL;
+    pthread_mutex_lock(&c->mu);
+    struct cache_entry **slot = find_slot(c, h, q->key, q->key_len);
+    if (*slot && answers(*slot, q)) {
+        *hit = *slot;
+        cache_entry_ref(*hit);
+        lru_unlink(c, *hit);
+        lru_push_front(c, *hit);
+        r = CACHE_HIT;
+    } else {
+        if (*slot) {
+            victim = *slot;
+            unlink_entry(c, slot);
+        }
+        if (lock && locked(c, h, q->key, q->key_len)) {
+            r = CACHE_LOCKED;
+        } else if (lock) {
+            *lock = (struct cache_key_lock){ c->locks, h, q->key, q->key_len };
+            c->locks = lock;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (victim)
+        discard(victim);
+    return r;
+}
+
+void cache_unlock(struct cache *c, struct cache_key_lock *lock)
+{
+    pthread_mutex_lock(&c->mu);
+    for (struct cache_key_lock **p = &c->locks; *p; p = &(*p)->next) {
+        if (*p == lock) {
+            *p = lock->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+void cache_insert(struct cache *c, struct cache_entry *e)
+{
+    e->hash = key_hash(e->key, e->key_len);
+    struct cache_entry *victims[2] = { NULL, NULL };
+    pthread_mutex_lock(&c->mu);
+    struct cache_entry **slot = find_slot(c, e->hash, e->key, e->key_len);
+    if (*slot) {
+        victims[0] = *slot;
+        unlink_entry(c, slot);
+        slot = find_slot(c, e->hash, e->key, e->key_len);
+    }
+    *slot = e;
+    e->linked = true;
+    lru_push_front(c, e);
+    c->count++;
+    if (c->count > c->cfg.max_cache_entry) {
+        struct cache_entry *old = c->lru_tail;
+        victims[1] = old;
+        unlink_entry(c, find_slot(c, old->hash, old->key, old->key_len));
+    }
+    pthread_mutex_unlock(&c->mu);
+    for (int i = 0; i < 2; i++)
+        if (victims[i])
+            discard(victims[i]);
+}
+
+void cache_drop(struct cache *c, struct cache_entry *e)
+{
+    bool mine = false;
+    pthread_mutex_lock(&c->mu);
+    if (e->linked) {
+        struct cache_entry **slot = find_slot(c, e->hash, e->key, e->key_len);
+        if (*slot == e) {
+            unlink_entry(c, slot);
+            mine = true;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (mine)
+        discard(e);
+    else if (e->path)
+        unlink(e->path);
+}
+
+char *cache_file_name(struct cache *c, const char *key, size_t key_len)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)key, key_len, md);
+    char b64[64];
+    size_t bl = b64url_encode(md, sizeof(md), b64);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long seq = atomic_fetch_add(&c->seq, 1);
+    size_t cap = strlen(c->cfg.cache_dir) + 128;
+    char *p = malloc(cap);
+    if (!p)
+        return NULL;
+    snprintf(p, cap, "%s/%.*s-%ld-%lld%09ld-%llu", c->cfg.cache_dir, (int)bl, b64, (long)getpid(),
+             (long long)ts.tv_sec, ts.tv_nsec, seq);
+    return p;
+}
+
+size_t cache_count(struct cache *c)
+{
+    pthread_mutex_lock(&c->mu);
+    size_t n = c->count;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
