@@ -384,9 +384,19 @@ static int refetch(struct exchange *ex)
     log_warn("Cache: %s does not match its digest or is gone; dropped, fetching from upstream",
              e->path);
     cache_drop(ex->rt->cache, e);
-    if (ex->cache.miss && ex->fe != &tee_front) { /* the response is stored again */
+    struct excache_miss *m = ex->cache.miss;
+    if (m && ex->fe != &tee_front) { /* the response is stored again */
         ex->cache.fe = ex->fe;
         ex->fe = &tee_front;
+        struct cache_query q;
+        struct cache_entry *again;
+        miss_query(m, &q);
+        if (ex->req_done && m->req.method != CACHE_POST) {
+            enum cache_lookup r = cache_lookup(m->c, &q, &m->lock, &again);
+            m->locked = r == CACHE_MISS;
+            if (r == CACHE_HIT) /* stored meanwhile: served from upstream all the same */
+                cache_entry_unref(again);
+        }
     }
     hit_release(ex, false);
     ex->cache.off = 0;

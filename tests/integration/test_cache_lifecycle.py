@@ -25,10 +25,12 @@ def test_directory_is_emptied_at_start_and_created_when_missing(origin, start_pr
     junk.mkdir(parents=True)
     (junk / "body").write_bytes(b"stale")
     (tmp_path / "cache" / "top").write_bytes(b"stale")
-    start_proxy(config(origin, tmp_path))
+    p = start_proxy(config(origin, tmp_path))
+    p.wait_log(r"INFO rpxy is ready")  # the listeners are bound before the cache is set up
     assert os.listdir(tmp_path / "cache") == []
     text = config(origin, tmp_path).replace(f'"{tmp_path}/cache"', f'"{tmp_path}/a/b/c"')
     p2 = start_proxy(text)
+    p2.wait_log(r"INFO rpxy is ready")
     assert (tmp_path / "a" / "b" / "c").is_dir()
     p2.wait_log(rf'INFO Cache is enabled: cache dir = "{tmp_path}/a/b/c"')
 

@@ -122,6 +122,7 @@ def test_lru_evicts_least_recently_used_and_its_file(origin, start_proxy, tmp_pa
     assert get(p, "/a")[1] == b"/a #1"
     assert get(p, "/c")[1] == b"/c #1"
     assert get(p, "/b")[1] == b"/b #2"  # evicted; now evicts /a
+    files(tmp_path, 2)  # committed right after the client got the body
     assert get(p, "/a")[1] == b"/a #2"
     assert len(files(tmp_path, 2)) == 2
 
