@@ -22,6 +22,7 @@ struct cache {
     atomic_int refs;
     struct cfg_cache cfg; /* cache_dir owned */
     atomic_ullong seq;    /* file names */
+    atomic_bool retired;  /* replaced after a reload: stores still under way are dropped */
     pthread_mutex_t mu;
     struct cache_entry **buckets;
     size_t mask;
@@ -140,7 +141,10 @@ struct cache *cache_carry(struct cache *old, const struct cfg_cache *t, char *er
         cache_ref(old);
         return old;
     }
-    return cache_open(t, err, err_cap);
+    struct cache *c = cache_open(t, err, err_cap);
+    if (c && old)
+        atomic_store(&old->retired, true);
+    return c;
 }
 
 void cache_ref(struct cache *c)
@@ -169,6 +173,11 @@ void cache_unref(struct cache *c)
     free(c->buckets);
     free(c->cfg.cache_dir);
     free(c);
+}
+
+bool cache_retired(struct cache *c)
+{
+    return atomic_load(&c->retired);
 }
 
 const struct cfg_cache *cache_settings(const struct cache *c)

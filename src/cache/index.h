@@ -28,6 +28,10 @@ void cache_ref(struct cache *c);
 /* Drops a reference; the last one unlinks the files and frees everything. */
 void cache_unref(struct cache *c);
 
+/* Whether a reload replaced this cache (its directory may belong to the
+ * new one now): nothing more is stored into it. */
+bool cache_retired(struct cache *c);
+
 /* The settings in force. */
 const struct cfg_cache *cache_settings(const struct cache *c);
 

@@ -171,6 +171,11 @@ static void index_ops(void)
     struct cfg_cache t2 = table(3, 100, 100);
     struct cache *other = cache_carry(c, &t2, err, sizeof(err));
     TAP_OK(other && other != c && cache_count(other) == 0, "a changed table: a new, empty one");
+    TAP_OK(cache_retired(c) && !cache_retired(other), "the replaced one is retired");
+    store(c, "late", CACHE_GET, "L");
+    struct cache_entry *late;
+    TAP_INT_EQ(find(c, "late", CACHE_GET, NULL, &late), CACHE_MISS,
+               "a retired cache stores nothing more");
     cache_unref(other);
     cache_unref(c);
 }
