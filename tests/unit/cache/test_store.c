@@ -82,6 +82,11 @@ static void vary(void)
     const struct http_field acc[] = { F("accept", "x") };
     TAP_OK(!cache_entry_vary_matches(e, acc, 1), "absent then, present now");
     cache_entry_unref(e);
+    char many[200] = "a";
+    for (int i = 1; i <= CACHE_VARY_MAX; i++)
+        strcat(many, ",a");
+    const struct http_field res3[] = { { "vary", 4, many, strlen(many) } };
+    TAP_OK(entry("k", CACHE_GET, acc, 1, res3, 1) == NULL, "too many Vary names: not stored");
 }
 
 static struct cfg_cache table(uint64_t entries, uint64_t each, uint64_t mem)
