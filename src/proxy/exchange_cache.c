@@ -44,8 +44,6 @@ struct excache_miss {
     size_t n_fields;
 };
 
-static _Thread_local char file_chunk[FILE_CHUNK];
-
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -290,9 +288,12 @@ static void hit_release(struct exchange *ex, bool reuse)
     if (ex->cache.fd)
         close(ex->cache.fd - 1);
     EVP_MD_CTX_free(ex->cache.sha);
+    free(ex->cache.buf);
     cache_entry_unref(ex->cache.hit);
     ex->cache.fd = 0;
     ex->cache.sha = NULL;
+    ex->cache.buf = NULL;
+    ex->cache.buf_at = ex->cache.buf_len = 0;
     ex->cache.hit = NULL;
 }
 
@@ -351,15 +352,16 @@ static int verify_step(struct exchange *ex)
             return -1;
         ex->cache.fd = fd + 1;
         ex->cache.sha = EVP_MD_CTX_new();
+        ex->cache.buf = malloc(FILE_CHUNK);
         if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != e->body_len || !ex->cache.sha ||
-            !EVP_DigestInit_ex(ex->cache.sha, EVP_sha256(), NULL))
+            !ex->cache.buf || !EVP_DigestInit_ex(ex->cache.sha, EVP_sha256(), NULL))
             return -1;
     }
     if (ex->cache.off < e->body_len) {
         uint64_t left = e->body_len - ex->cache.off;
-        ssize_t r = pread(ex->cache.fd - 1, file_chunk, left < FILE_CHUNK ? left : FILE_CHUNK,
+        ssize_t r = pread(ex->cache.fd - 1, ex->cache.buf, left < FILE_CHUNK ? left : FILE_CHUNK,
                           (off_t)ex->cache.off);
-        if (r <= 0 || !EVP_DigestUpdate(ex->cache.sha, file_chunk, (size_t)r))
+        if (r <= 0 || !EVP_DigestUpdate(ex->cache.sha, ex->cache.buf, (size_t)r))
             return -1;
         ex->cache.off += (uint64_t)r;
         if (ex->cache.off < e->body_len)
@@ -372,7 +374,7 @@ static int verify_step(struct exchange *ex)
         return -1;
     ex->cache.off = 0;
     ex->cache.verified = true;
-    /* the serving pass digests again: a file changed in between never completes */
+    /* the serving pass digests again: a file changed in between is cut off */
     return EVP_DigestInit_ex(ex->cache.sha, EVP_sha256(), NULL) ? 0 : -1;
 }
 
@@ -449,23 +451,47 @@ static int send_head(struct exchange *ex)
     return 0;
 }
 
+/* The next bytes of a file hit into its buffer, digested; the chunk that
+ * completes the body is released only once the whole digest matched, so a
+ * file changed after its check is cut off, never completed. Returns 0, or
+ * -1 when the exchange ended. */
+static int file_refill(struct exchange *ex)
+{
+    struct cache_entry *e = ex->cache.hit;
+    uint64_t left = e->body_len - ex->cache.off;
+    ssize_t r = pread(ex->cache.fd - 1, ex->cache.buf, left < FILE_CHUNK ? left : FILE_CHUNK,
+                      (off_t)ex->cache.off);
+    bool ok = r > 0 && EVP_DigestUpdate(ex->cache.sha, ex->cache.buf, (size_t)r);
+    if (ok && (uint64_t)r == left) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdl = 0;
+        ok = EVP_DigestFinal_ex(ex->cache.sha, md, &mdl) &&
+             memcmp(md, e->sha256, CACHE_SHA256_LEN) == 0;
+    }
+    if (!ok) {
+        log_warn("Cache: %s changed while being served; response cut off", e->path);
+        cache_drop(ex->rt->cache, e);
+        exchange_abort(ex, 0, NULL);
+        return -1;
+    }
+    ex->cache.buf_at = 0;
+    ex->cache.buf_len = (uint32_t)r;
+    return 0;
+}
+
 /* Body bytes while the front-end has room. Returns progress or -1. */
 static int send_body(struct exchange *ex)
 {
     const struct cache_entry *e = ex->cache.hit;
     int progress = 0;
     while (ex->cache.off < e->body_len && ex->fe->response_room(ex)) {
-        uint64_t left = e->body_len - ex->cache.off;
-        const char *p = e->body ? e->body + ex->cache.off : file_chunk;
-        size_t n = left;
+        const char *p = e->body ? e->body + ex->cache.off : NULL;
+        size_t n = (size_t)(e->body_len - ex->cache.off);
         if (!e->body) {
-            ssize_t r = pread(ex->cache.fd - 1, file_chunk, left < FILE_CHUNK ? left : FILE_CHUNK,
-                              (off_t)ex->cache.off);
-            if (r <= 0) {
-                exchange_abort(ex, 0, NULL);
+            if (ex->cache.buf_at == ex->cache.buf_len && file_refill(ex) < 0)
                 return -1;
-            }
-            n = (size_t)r;
+            p = ex->cache.buf + ex->cache.buf_at;
+            n = ex->cache.buf_len - ex->cache.buf_at;
         }
         long w = ex->fe->response_body(ex, p, n);
         if (w < 0) {
@@ -475,30 +501,15 @@ static int send_body(struct exchange *ex)
         if (w == 0)
             break;
         if (!e->body)
-            EVP_DigestUpdate(ex->cache.sha, p, (size_t)w);
+            ex->cache.buf_at += (uint32_t)w;
         ex->cache.off += (uint64_t)w;
         progress = 1;
     }
     return progress;
 }
 
-/* The end of a hit; a file whose bytes changed since the check is cut off
- * instead (never a wrong body completed). */
 static int send_end(struct exchange *ex)
 {
-    const struct cache_entry *e = ex->cache.hit;
-    if (e->path && ex->cache.sha && !ex->head_request && !ex->cache.not_modified &&
-        e->status != 204 && e->status != 304) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mdl = 0;
-        if (!EVP_DigestFinal_ex(ex->cache.sha, md, &mdl) ||
-            memcmp(md, e->sha256, CACHE_SHA256_LEN) != 0) {
-            log_warn("Cache: %s changed while being served; response cut off", e->path);
-            cache_drop(ex->rt->cache, ex->cache.hit);
-            exchange_abort(ex, 0, NULL);
-            return -1;
-        }
-    }
     ex->resp_ended = true;
     ex->fe->response_end(ex, "", 0);
     return 1;

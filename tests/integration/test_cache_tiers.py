@@ -191,3 +191,22 @@ def test_concurrent_hits_of_a_file_entry(origin, start_proxy, tmp_path):
     for t in threads:
         t.join()
     assert results == [True] * 8 and origin.count("/shared") == 1
+
+
+def test_file_changed_while_served_is_cut_off(origin, start_proxy, tmp_path):
+    size = 32 << 20
+    origin.set("/huge", body=b"a" * size)
+    p = start_proxy(config(origin, tmp_path, cache=tiers(mem=0, each=size)))
+    assert len(get(p, "/huge")[1]) == size
+    (name,) = files(tmp_path, 1)
+    c = http.client.HTTPConnection("127.0.0.1", p.port, timeout=10)
+    c.request("GET", "/huge", headers={"Host": "app.test"})
+    r = c.getresponse()  # the head comes after the whole file was checked
+    assert r.status == 200 and r.read(1) == b"a"
+    with open(tmp_path / "cache" / name, "r+b") as f:  # same size, other bytes, in place
+        f.write(b"b" * size)
+    with pytest.raises(http.client.IncompleteRead):
+        r.read()
+    c.close()
+    p.wait_log(r"WARN Cache: .* changed while being served; response cut off")
+    assert get(p, "/huge")[1] == b"a" * size and origin.count("/huge") == 2
