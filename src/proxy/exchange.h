@@ -221,6 +221,7 @@ struct exchange {
         uint32_t buf_at, buf_len;
         int fd;            /* file hit: descriptor + 1 (0: none) */
         bool verified;     /* file hit: the whole file checked */
+        bool whole;        /* file hit: read whole into buf (small enough) */
         bool not_modified; /* a conditional request: 304 */
         int64_t wait_until_ms;
     } cache;

@@ -30,6 +30,7 @@
 #define WAIT_LIMIT_MS 5000 /* as nginx's proxy_cache_lock_timeout */
 #define HIT_FIELDS_MAX 100
 #define FILE_CHUNK 65536
+#define FILE_WHOLE_MAX (2u << 20) /* a file hit up to this is read once, into memory */
 
 /* What storing a miss needs once the request's own buffers are gone. */
 struct excache_miss {
@@ -352,16 +353,18 @@ static int verify_step(struct exchange *ex)
             return -1;
         ex->cache.fd = fd + 1;
         ex->cache.sha = EVP_MD_CTX_new();
-        ex->cache.buf = malloc(FILE_CHUNK);
+        ex->cache.whole = e->body_len <= FILE_WHOLE_MAX;
+        ex->cache.buf = malloc(ex->cache.whole && e->body_len ? e->body_len : FILE_CHUNK);
         if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != e->body_len || !ex->cache.sha ||
             !ex->cache.buf || !EVP_DigestInit_ex(ex->cache.sha, EVP_sha256(), NULL))
             return -1;
     }
     if (ex->cache.off < e->body_len) {
         uint64_t left = e->body_len - ex->cache.off;
-        ssize_t r = pread(ex->cache.fd - 1, ex->cache.buf, left < FILE_CHUNK ? left : FILE_CHUNK,
+        char *to = ex->cache.buf + (ex->cache.whole ? ex->cache.off : 0);
+        ssize_t r = pread(ex->cache.fd - 1, to, left < FILE_CHUNK ? left : FILE_CHUNK,
                           (off_t)ex->cache.off);
-        if (r <= 0 || !EVP_DigestUpdate(ex->cache.sha, ex->cache.buf, (size_t)r))
+        if (r <= 0 || !EVP_DigestUpdate(ex->cache.sha, to, (size_t)r))
             return -1;
         ex->cache.off += (uint64_t)r;
         if (ex->cache.off < e->body_len)
@@ -374,6 +377,8 @@ static int verify_step(struct exchange *ex)
         return -1;
     ex->cache.off = 0;
     ex->cache.verified = true;
+    if (ex->cache.whole)
+        return 0; /* served from the verified bytes */
     /* the serving pass digests again: a file changed in between is cut off */
     return EVP_DigestInit_ex(ex->cache.sha, EVP_sha256(), NULL) ? 0 : -1;
 }
@@ -484,10 +489,11 @@ static int send_body(struct exchange *ex)
 {
     const struct cache_entry *e = ex->cache.hit;
     int progress = 0;
+    const char *mem = e->body ? e->body : ex->cache.whole ? ex->cache.buf : NULL;
     while (ex->cache.off < e->body_len && ex->fe->response_room(ex)) {
-        const char *p = e->body ? e->body + ex->cache.off : NULL;
+        const char *p = mem ? mem + ex->cache.off : NULL;
         size_t n = (size_t)(e->body_len - ex->cache.off);
-        if (!e->body) {
+        if (!mem) {
             if (ex->cache.buf_at == ex->cache.buf_len && file_refill(ex) < 0)
                 return -1;
             p = ex->cache.buf + ex->cache.buf_at;
@@ -500,7 +506,7 @@ static int send_body(struct exchange *ex)
         }
         if (w == 0)
             break;
-        if (!e->body)
+        if (!mem)
             ex->cache.buf_at += (uint32_t)w;
         ex->cache.off += (uint64_t)w;
         progress = 1;
