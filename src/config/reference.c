@@ -235,8 +235,9 @@ static const char intro[] =
     "- Where rpxy's library is vague we chose: a malformed or self-contradicting `max-age` or "
     "`s-maxage`, two different `Expires` and dates before 1970 read as stale (RFC 9111 4.2.1); "
     "stored responses keep repeated fields; the `date` of a hit is an IMF-fixdate (`GMT`); "
-    "responses with trailers are not stored; a stored POST response answers a POST without "
-    "forwarding its body (as rpxy).\n";
+    "responses with trailers are not stored, nor responses naming more than 32 `Vary` fields; "
+    "a request's `max-age=0` always goes upstream; a stored POST response answers a POST "
+    "without forwarding its body (as rpxy).\n";
 
 static void print_type(const struct cfg_key *k, FILE *out)
 {
