@@ -123,3 +123,15 @@ def test_a_waiting_miss_gives_up_after_its_timeout(origin, start_proxy, tmp_path
     assert r.status == 200 and body == b"/stuck #2"
     assert 4.5 < waited < 5.9, waited
     first.join()
+
+
+def test_a_large_sharded_cache_hits_and_collapses(origin, start_proxy, tmp_path):
+    p = start_proxy(config(origin, tmp_path, cache="max_cache_entry = 100000"))
+    paths = [f"/s{i}" for i in range(40)]
+    for _ in range(2):
+        for path in paths:
+            assert get(p, path)[1] == f"{path} #1".encode()
+    assert all(origin.count(path) == 1 for path in paths)
+    origin.set("/sl", delay=0.5)
+    results = fetch_all(p, "/sl", 5)
+    assert [b for _, b in results] == [b"/sl #1"] * 5 and origin.count("/sl") == 1

@@ -185,6 +185,32 @@ static void index_ops(void)
     cache_unref(c);
 }
 
+static void shards(void)
+{
+    char err[256], key[32];
+    struct cfg_cache t = table(4096, 100, 100);
+    struct cache *c = cache_open(&t, err, sizeof(err));
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        store(c, key, CACHE_GET, "x");
+    }
+    TAP_INT_EQ(cache_count(c), 4096, "sharded: at most max_cache_entry");
+    struct cache_entry *hit;
+    TAP_INT_EQ(find(c, "k0", CACHE_GET, NULL, &hit), CACHE_MISS, "sharded: the oldest evicted");
+    TAP_INT_EQ(find(c, "k4999", CACHE_GET, NULL, &hit), CACHE_HIT, "sharded: the newest kept");
+    cache_entry_unref(hit);
+    int kept = 0;
+    for (int i = 4000; i < 5000; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        if (find(c, key, CACHE_GET, NULL, &hit) == CACHE_HIT) {
+            kept++;
+            cache_entry_unref(hit);
+        }
+    }
+    TAP_INT_EQ(kept, 1000, "sharded: the last thousand all kept");
+    cache_unref(c);
+}
+
 static void files(void)
 {
     char err[256];
@@ -254,6 +280,7 @@ int main(void)
     keys();
     vary();
     index_ops();
+    shards();
     files();
     bad_dirs();
     char cmd[300];
