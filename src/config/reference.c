@@ -237,7 +237,8 @@ static const char intro[] =
     "stored responses keep repeated fields; the `date` of a hit is an IMF-fixdate (`GMT`); "
     "responses with trailers are not stored, nor responses naming more than 32 `Vary` fields; "
     "a request's `max-age=0` always goes upstream; a stored POST response answers a POST "
-    "without forwarding its body (as rpxy).\n";
+    "without forwarding its body (as rpxy). From `max_cache_entry = 4096` on, the index is "
+    "split into 16 shards by key and the least recently used order is kept per shard.\n";
 
 static void print_type(const struct cfg_key *k, FILE *out)
 {
