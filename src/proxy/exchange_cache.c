@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,23 @@
 #define WAIT_LIMIT_MS 5000 /* as nginx's proxy_cache_lock_timeout */
 #define HIT_FIELDS_MAX 100
 #define FILE_CHUNK 65536
-#define FILE_WHOLE_MAX (2u << 20) /* a file hit up to this is read once, into memory */
+#define FILE_WHOLE_MAX (2u << 20)     /* a file hit up to this is read once, into memory */
+#define FILE_WHOLE_BUDGET (64u << 20) /* ... while all such reads hold less than this */
+
+/* Bytes of whole-file reads in memory now, across threads. */
+static atomic_size_t whole_bytes;
+
+/* Whether a file hit of len bytes may be read whole (and counts it). */
+static bool whole_take(uint64_t len)
+{
+    if (len > FILE_WHOLE_MAX)
+        return false;
+    size_t was = atomic_fetch_add(&whole_bytes, (size_t)len);
+    if (was + len <= FILE_WHOLE_BUDGET)
+        return true;
+    atomic_fetch_sub(&whole_bytes, (size_t)len);
+    return false;
+}
 
 /* What storing a miss needs once the request's own buffers are gone. */
 struct excache_miss {
@@ -290,6 +307,9 @@ static void hit_release(struct exchange *ex, bool reuse)
         close(ex->cache.fd - 1);
     EVP_MD_CTX_free(ex->cache.sha);
     free(ex->cache.buf);
+    if (ex->cache.whole)
+        atomic_fetch_sub(&whole_bytes, (size_t)ex->cache.hit->body_len);
+    ex->cache.whole = false;
     cache_entry_unref(ex->cache.hit);
     ex->cache.fd = 0;
     ex->cache.sha = NULL;
@@ -353,7 +373,7 @@ static int verify_step(struct exchange *ex)
             return -1;
         ex->cache.fd = fd + 1;
         ex->cache.sha = EVP_MD_CTX_new();
-        ex->cache.whole = e->body_len <= FILE_WHOLE_MAX;
+        ex->cache.whole = whole_take(e->body_len);
         ex->cache.buf = malloc(ex->cache.whole && e->body_len ? e->body_len : FILE_CHUNK);
         if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != e->body_len || !ex->cache.sha ||
             !ex->cache.buf || !EVP_DigestInit_ex(ex->cache.sha, EVP_sha256(), NULL))
