@@ -108,7 +108,7 @@ def test_collapsed_misses_of_an_uncacheable_answer_each_go_upstream(origin, star
 
 
 def test_a_waiting_miss_gives_up_after_its_timeout(origin, start_proxy, tmp_path):
-    origin.set("/stuck", delay=6)
+    origin.set("/stuck", delay=9)
     p = start_proxy(config(origin, tmp_path))
     first = threading.Thread(target=get, args=(p, "/stuck"))
     first.start()
@@ -121,7 +121,7 @@ def test_a_waiting_miss_gives_up_after_its_timeout(origin, start_proxy, tmp_path
     r, body = get(p, "/stuck")
     waited = time.monotonic() - start
     assert r.status == 200 and body == b"/stuck #2"
-    assert 4.5 < waited < 5.9, waited
+    assert 4.5 < waited < 8, waited  # the first one is still being fetched
     first.join()
 
 

@@ -111,11 +111,11 @@ def test_request_no_cache_refetches_and_replaces(origin, start_proxy, tmp_path):
 
 
 def test_entry_goes_stale_after_max_age(origin, start_proxy, tmp_path):
-    origin.set("/short", fields=[("Cache-Control", "max-age=1")])
+    origin.set("/short", fields=[("Cache-Control", "max-age=2")])
     p = start_proxy(config(origin, tmp_path))
     assert get(p, "/short")[1] == b"/short #1"
     assert get(p, "/short")[1] == b"/short #1"
-    time.sleep(1.2)
+    time.sleep(2.2)
     assert get(p, "/short", {"Cache-Control": "max-stale=5"})[1] == b"/short #1"
     assert get(p, "/short")[1] == b"/short #2"
 
@@ -126,7 +126,7 @@ def test_age_grows_from_upstream_age(origin, start_proxy, tmp_path):
     get(p, "/aged")
     time.sleep(1.1)
     r, _ = get(p, "/aged")
-    assert 31 <= int(r.getheader("age")) <= 33
+    assert 31 <= int(r.getheader("age")) <= 36
     assert r.getheader("date") and r.getheader("date").endswith("GMT")
 
 
