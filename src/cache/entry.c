@@ -113,6 +113,8 @@ static void fill_fields(struct cache_entry *e, struct http_field *out, struct bu
 struct cache_entry *cache_entry_new(const struct cache_entry_input *in)
 {
     size_t n_vary = count_vary(in->fields, in->n_fields);
+    if (n_vary > CACHE_VARY_MAX)
+        return NULL; /* each name may copy every request field: bounded */
     size_t req_bytes = 0, resp_bytes = 0;
     for (size_t i = 0; i < in->n_req_fields; i++)
         req_bytes += in->req_fields[i].value_len + 2;

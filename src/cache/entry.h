@@ -16,6 +16,7 @@
 #include "http/field.h"
 
 #define CACHE_SHA256_LEN 32
+#define CACHE_VARY_MAX 32 /* a response varying on more names is not stored */
 
 struct cache_entry {
     atomic_int refs;
@@ -68,7 +69,7 @@ struct cache_entry_input {
 };
 
 /* Builds an entry (one reference, no body yet) copying everything from in.
- * Returns NULL when out of memory. */
+ * Returns NULL when out of memory or Vary names more than CACHE_VARY_MAX. */
 struct cache_entry *cache_entry_new(const struct cache_entry_input *in);
 
 static inline void cache_entry_ref(struct cache_entry *e)

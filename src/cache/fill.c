@@ -146,7 +146,7 @@ void cache_fill_abort(struct cache_fill *f)
 
 void cache_fill_commit(struct cache_fill *f)
 {
-    if (f->failed) {
+    if (f->failed || cache_retired(f->c)) {
         fill_free(f);
         return;
     }

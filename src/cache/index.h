@@ -1,6 +1,7 @@
-/* The process's cache: one index shared by every worker thread (a hash
- * table and an LRU list under one mutex, held only for pointer work: a
- * probe, a move to the front, a link; no I/O and no allocation inside),
+/* The process's cache: one index shared by every worker thread (shards of
+ * a hash table and an LRU list, each under a mutex held only for pointer
+ * work: a probe, a move to the front, a link; no I/O and no allocation
+ * inside),
  * the key locks that collapse concurrent misses, and the settings of the
  * [experimental.cache] table it was made for. Reference-counted: each
  * runtime snapshot holds one, so a reload with an unchanged table keeps it. */
@@ -27,6 +28,10 @@ struct cache *cache_carry(struct cache *old, const struct cfg_cache *t, char *er
 void cache_ref(struct cache *c);
 /* Drops a reference; the last one unlinks the files and frees everything. */
 void cache_unref(struct cache *c);
+
+/* Whether a reload replaced this cache (its directory may belong to the
+ * new one now): nothing more is stored into it. */
+bool cache_retired(struct cache *c);
 
 /* The settings in force. */
 const struct cfg_cache *cache_settings(const struct cache *c);

@@ -250,7 +250,10 @@ const char cfg_reference_intro[] =
     "method (HEAD and GET are stored apart); an entry that does not answer a request is "
     "evicted. Hits carry `age` and a fresh `date`, then `server: rpxy`, Alt-Svc and the "
     "sticky cookie as any response, and log `Cache hit - Return from cache` beside the access "
-    "line. HTTP/1.1, HTTP/2 and HTTP/3 clients share one cache across all worker threads.\n"
+    "line. HTTP/1.1, HTTP/2 and HTTP/3 clients share one cache across all worker threads; as "
+    "in rpxy an entry answers only requests sending the upstream the same `Host`, so an "
+    "HTTP/1.1 `Host: name:port` and an HTTP/2 `:authority` (sent upstream without port) do "
+    "not share.\n"
     "- Bodies up to `max_cache_each_size_on_memory` stay in memory, larger ones up to "
     "`max_cache_each_size` go to `<cache_dir>/<base64url(SHA-256(key))>-<pid>-<nanos>-<seq>`, "
     "written as `.tmp` and renamed when complete. A body is stored while it streams to the "
@@ -270,8 +273,10 @@ const char cfg_reference_intro[] =
     "- Where rpxy's library is vague we chose: a malformed or self-contradicting `max-age` or "
     "`s-maxage`, two different `Expires` and dates before 1970 read as stale (RFC 9111 4.2.1); "
     "stored responses keep repeated fields; the `date` of a hit is an IMF-fixdate (`GMT`); "
-    "responses with trailers are not stored; a stored POST response answers a POST without "
-    "forwarding its body (as rpxy).\n";
+    "responses with trailers are not stored, nor responses naming more than 32 `Vary` fields; "
+    "a request's `max-age=0` always goes upstream; a stored POST response answers a POST "
+    "without forwarding its body (as rpxy). From `max_cache_entry = 4096` on, the index is "
+    "split into 16 shards by key and the least recently used order is kept per shard.\n";
 
 void cfg_print_key_type(const struct cfg_key *k, FILE *out)
 {

@@ -221,9 +221,12 @@ struct exchange {
         struct cache_entry *hit;    /* the entry being served */
         uint64_t off;               /* body bytes of the hit sent (or verified) */
         void *sha;                  /* file hit: the digest in progress */
-        int fd;                     /* file hit: descriptor + 1 (0: none) */
-        bool verified;              /* file hit: the whole file checked */
-        bool not_modified;          /* a conditional request: 304 */
+        char *buf;                  /* file hit: bytes read, digested, not all sent */
+        uint32_t buf_at, buf_len;
+        int fd;            /* file hit: descriptor + 1 (0: none) */
+        bool verified;     /* file hit: the whole file checked */
+        bool whole;        /* file hit: read whole into buf (small enough) */
+        bool not_modified; /* a conditional request: 304 */
         int64_t wait_until_ms;
     } cache;
 };

@@ -50,6 +50,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self.close_connection = True
                     return
                 self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                origin.done_at[self.path] = time.monotonic()
             return
         if spec["status"] not in (204, 304):
             self.send_header("Content-Length", str(len(body)))
@@ -64,6 +66,7 @@ class CacheOrigin:
     def __init__(self):
         self.routes = {}
         self.hits = collections.Counter()
+        self.done_at = {}  # path -> when a chunked body was last written in full
         self.seen = []
         self.lock = threading.Lock()
 

@@ -25,10 +25,12 @@ def test_directory_is_emptied_at_start_and_created_when_missing(origin, start_pr
     junk.mkdir(parents=True)
     (junk / "body").write_bytes(b"stale")
     (tmp_path / "cache" / "top").write_bytes(b"stale")
-    start_proxy(config(origin, tmp_path))
+    p = start_proxy(config(origin, tmp_path))
+    p.wait_log(r"INFO rpxy is ready")  # the listeners are bound before the cache is set up
     assert os.listdir(tmp_path / "cache") == []
     text = config(origin, tmp_path).replace(f'"{tmp_path}/cache"', f'"{tmp_path}/a/b/c"')
     p2 = start_proxy(text)
+    p2.wait_log(r"INFO rpxy is ready")
     assert (tmp_path / "a" / "b" / "c").is_dir()
     p2.wait_log(rf'INFO Cache is enabled: cache dir = "{tmp_path}/a/b/c"')
 
@@ -106,7 +108,7 @@ def test_collapsed_misses_of_an_uncacheable_answer_each_go_upstream(origin, star
 
 
 def test_a_waiting_miss_gives_up_after_its_timeout(origin, start_proxy, tmp_path):
-    origin.set("/stuck", delay=6)
+    origin.set("/stuck", delay=9)
     p = start_proxy(config(origin, tmp_path))
     first = threading.Thread(target=get, args=(p, "/stuck"))
     first.start()
@@ -119,5 +121,17 @@ def test_a_waiting_miss_gives_up_after_its_timeout(origin, start_proxy, tmp_path
     r, body = get(p, "/stuck")
     waited = time.monotonic() - start
     assert r.status == 200 and body == b"/stuck #2"
-    assert 4.5 < waited < 5.9, waited
+    assert 4.5 < waited < 8, waited  # the first one is still being fetched
     first.join()
+
+
+def test_a_large_sharded_cache_hits_and_collapses(origin, start_proxy, tmp_path):
+    p = start_proxy(config(origin, tmp_path, cache="max_cache_entry = 100000"))
+    paths = [f"/s{i}" for i in range(40)]
+    for _ in range(2):
+        for path in paths:
+            assert get(p, path)[1] == f"{path} #1".encode()
+    assert all(origin.count(path) == 1 for path in paths)
+    origin.set("/sl", delay=0.5)
+    results = fetch_all(p, "/sl", 5)
+    assert [b for _, b in results] == [b"/sl #1"] * 5 and origin.count("/sl") == 1

@@ -23,74 +23,79 @@ def date(offset):
 
 
 CC = "Cache-Control"
-# (path, status, response fields, request fields, served from cache the second time)
-RESPONSE_RULES = [
-    ("/max-age", 200, [(CC, "max-age=60")], {}, True),
-    ("/nothing", 200, [], {}, False),  # stored, lifetime 0: never served
-    ("/heuristic", 200, [("Date", date(0)), ("Last-Modified", date(-864000))], {}, True),
-    ("/heuristic-future", 200, [("Last-Modified", date(3600))], {}, False),
-    ("/expires", 200, [("Date", date(0)), ("Expires", date(60))], {}, True),
-    ("/expires-past", 200, [("Date", date(0)), ("Expires", date(-60))], {}, False),
-    ("/expires-zero", 200, [("Expires", "0")], {}, False),
-    ("/expires-two", 200, [("Expires", date(60)), ("Expires", date(120))], {}, False),
-    ("/bad-date", 200, [("Date", "yesterday"), ("Expires", date(60))], {}, True),
-    ("/s-maxage", 200, [(CC, "max-age=0, s-maxage=60")], {}, True),
-    ("/max-age-0", 200, [(CC, "max-age=0")], {}, False),
-    ("/max-age-quoted", 200, [(CC, 'max-age="60"')], {}, True),
-    ("/max-age-junk", 200, [(CC, "max-age=6x0")], {}, False),
-    ("/max-age-twice", 200, [(CC, "max-age=60, max-age=0")], {}, False),
-    ("/max-age-twice-same", 200, [(CC, "max-age=60"), (CC, "max-age=60")], {}, True),
-    ("/cc-garbage", 200, [(CC, ',,;;="=",, max-age=60 ,"')], {}, True),
-    ("/no-store", 200, [(CC, "max-age=60, no-store")], {}, False),
-    ("/private", 200, [(CC, "private, max-age=60")], {}, False),
-    ("/no-cache", 200, [(CC, "no-cache, max-age=60")], {}, False),
-    ("/no-cache-field", 200, [(CC, 'no-cache="Set-Cookie", max-age=60')], {}, False),
-    ("/proxy-revalidate", 200, [(CC, "proxy-revalidate, max-age=60")], {}, False),
-    ("/vary-star", 200, [(CC, "max-age=60"), ("Vary", "*")], {}, False),
-    ("/set-cookie", 200, [(CC, "max-age=60"), ("Set-Cookie", "a=1")], {}, False),
-    ("/set-cookie-public", 200, [(CC, "public, max-age=60"), ("Set-Cookie", "a=1")], {}, True),
-    ("/immutable", 200, [(CC, "immutable")], {}, True),
-    ("/pragma", 200, [("Pragma", "no-cache"), ("Expires", date(60))], {}, False),
-    ("/pragma-with-cc", 200, [("Pragma", "no-cache"), (CC, "max-age=60")], {}, True),
-    ("/age-old", 200, [(CC, "max-age=60"), ("Age", "100")], {}, False),
-    ("/age-junk", 200, [(CC, "max-age=60"), ("Age", "-5")], {}, True),
-    ("/age-huge", 200, [(CC, "max-age=60"), ("Age", "99999999999999999999999")], {}, False),
-    ("/status-302", 302, [("Location", "/x")], {}, False),
-    ("/status-302-max-age", 302, [("Location", "/x"), (CC, "max-age=60")], {}, True),
-    ("/status-404", 404, [(CC, "max-age=60")], {}, True),
-    ("/status-410", 410, [("Date", date(0)), ("Last-Modified", date(-864000))], {}, True),
-    ("/status-500", 500, [(CC, "max-age=60")], {}, False),
-    ("/status-206", 206, [(CC, "max-age=60")], {}, False),
-    ("/status-204", 204, [(CC, "max-age=60")], {}, True),
-    ("/public-only", 200, [(CC, "public")], {}, False),  # storable, lifetime 0
-    # request side
-    ("/auth", 200, [(CC, "max-age=60")], {"Authorization": "Bearer x"}, False),
-    ("/auth-public", 200, [(CC, "public, max-age=60")], {"Authorization": "Bearer x"}, True),
-    ("/auth-s-maxage", 200, [(CC, "s-maxage=60")], {"Authorization": "Bearer x"}, True),
-    ("/auth-must-reval", 200, [(CC, "must-revalidate, max-age=60")],
-     {"Authorization": "Bearer x"}, True),
-    ("/req-no-store", 200, [(CC, "max-age=60")], {CC: "no-store"}, False),
-    ("/req-no-cache", 200, [(CC, "max-age=60")], {CC: "no-cache"}, False),
-    ("/req-pragma", 200, [(CC, "max-age=60")], {"Pragma": "no-cache"}, False),
-    ("/req-max-age-0", 200, [(CC, "max-age=60")], {CC: "max-age=0"}, False),
-    ("/req-max-age-big", 200, [(CC, "max-age=60")], {CC: "max-age=600"}, True),
-    ("/req-min-fresh", 200, [(CC, "max-age=60")], {CC: "min-fresh=120"}, False),
-    ("/req-min-fresh-ok", 200, [(CC, "max-age=60")], {CC: "min-fresh=10"}, True),
-    ("/req-max-stale", 200, [(CC, "max-age=60"), ("Age", "100")], {CC: "max-stale=100"}, True),
-    ("/req-max-stale-short", 200, [(CC, "max-age=60"), ("Age", "100")], {CC: "max-stale=10"},
-     False),
-    ("/req-max-stale-any", 200, [(CC, "max-age=60"), ("Age", "100")], {CC: "max-stale"}, True),
-    ("/req-max-stale-mr", 200, [(CC, "max-age=60, must-revalidate"), ("Age", "100")],
-     {CC: "max-stale"}, False),
-]
+
+
+def rules():
+    """(path, status, response fields, request fields, served from cache the
+    second time); dates relative to now, so built when the test runs."""
+    return [
+        ("/max-age", 200, [(CC, "max-age=60")], {}, True),
+        ("/nothing", 200, [], {}, False),  # stored, lifetime 0: never served
+        ("/heuristic", 200, [("Date", date(0)), ("Last-Modified", date(-864000))], {}, True),
+        ("/heuristic-future", 200, [("Last-Modified", date(3600))], {}, False),
+        ("/expires", 200, [("Date", date(0)), ("Expires", date(60))], {}, True),
+        ("/expires-past", 200, [("Date", date(0)), ("Expires", date(-60))], {}, False),
+        ("/expires-zero", 200, [("Expires", "0")], {}, False),
+        ("/expires-two", 200, [("Expires", date(60)), ("Expires", date(120))], {}, False),
+        ("/bad-date", 200, [("Date", "yesterday"), ("Expires", date(60))], {}, True),
+        ("/s-maxage", 200, [(CC, "max-age=0, s-maxage=60")], {}, True),
+        ("/max-age-0", 200, [(CC, "max-age=0")], {}, False),
+        ("/max-age-quoted", 200, [(CC, 'max-age="60"')], {}, True),
+        ("/max-age-junk", 200, [(CC, "max-age=6x0")], {}, False),
+        ("/max-age-twice", 200, [(CC, "max-age=60, max-age=0")], {}, False),
+        ("/max-age-twice-same", 200, [(CC, "max-age=60"), (CC, "max-age=60")], {}, True),
+        ("/cc-garbage", 200, [(CC, ',,;;="=",, max-age=60 ,"')], {}, True),
+        ("/no-store", 200, [(CC, "max-age=60, no-store")], {}, False),
+        ("/private", 200, [(CC, "private, max-age=60")], {}, False),
+        ("/no-cache", 200, [(CC, "no-cache, max-age=60")], {}, False),
+        ("/no-cache-field", 200, [(CC, 'no-cache="Set-Cookie", max-age=60')], {}, False),
+        ("/proxy-revalidate", 200, [(CC, "proxy-revalidate, max-age=60")], {}, False),
+        ("/vary-star", 200, [(CC, "max-age=60"), ("Vary", "*")], {}, False),
+        ("/set-cookie", 200, [(CC, "max-age=60"), ("Set-Cookie", "a=1")], {}, False),
+        ("/set-cookie-public", 200, [(CC, "public, max-age=60"), ("Set-Cookie", "a=1")], {}, True),
+        ("/immutable", 200, [(CC, "immutable")], {}, True),
+        ("/pragma", 200, [("Pragma", "no-cache"), ("Expires", date(60))], {}, False),
+        ("/pragma-with-cc", 200, [("Pragma", "no-cache"), (CC, "max-age=60")], {}, True),
+        ("/age-old", 200, [(CC, "max-age=60"), ("Age", "100")], {}, False),
+        ("/age-junk", 200, [(CC, "max-age=60"), ("Age", "-5")], {}, True),
+        ("/age-huge", 200, [(CC, "max-age=60"), ("Age", "99999999999999999999999")], {}, False),
+        ("/status-302", 302, [("Location", "/x")], {}, False),
+        ("/status-302-max-age", 302, [("Location", "/x"), (CC, "max-age=60")], {}, True),
+        ("/status-404", 404, [(CC, "max-age=60")], {}, True),
+        ("/status-410", 410, [("Date", date(0)), ("Last-Modified", date(-864000))], {}, True),
+        ("/status-500", 500, [(CC, "max-age=60")], {}, False),
+        ("/status-206", 206, [(CC, "max-age=60")], {}, False),
+        ("/status-204", 204, [(CC, "max-age=60")], {}, True),
+        ("/public-only", 200, [(CC, "public")], {}, False),  # storable, lifetime 0
+        # request side
+        ("/auth", 200, [(CC, "max-age=60")], {"Authorization": "Bearer x"}, False),
+        ("/auth-public", 200, [(CC, "public, max-age=60")], {"Authorization": "Bearer x"}, True),
+        ("/auth-s-maxage", 200, [(CC, "s-maxage=60")], {"Authorization": "Bearer x"}, True),
+        ("/auth-must-reval", 200, [(CC, "must-revalidate, max-age=60")],
+         {"Authorization": "Bearer x"}, True),
+        ("/req-no-store", 200, [(CC, "max-age=60")], {CC: "no-store"}, False),
+        ("/req-no-cache", 200, [(CC, "max-age=60")], {CC: "no-cache"}, False),
+        ("/req-pragma", 200, [(CC, "max-age=60")], {"Pragma": "no-cache"}, False),
+        ("/req-max-age-0", 200, [(CC, "max-age=60")], {CC: "max-age=0"}, False),
+        ("/req-max-age-big", 200, [(CC, "max-age=60")], {CC: "max-age=600"}, True),
+        ("/req-min-fresh", 200, [(CC, "max-age=60")], {CC: "min-fresh=120"}, False),
+        ("/req-min-fresh-ok", 200, [(CC, "max-age=60")], {CC: "min-fresh=10"}, True),
+        ("/req-max-stale", 200, [(CC, "max-age=60"), ("Age", "100")], {CC: "max-stale=100"}, True),
+        ("/req-max-stale-short", 200, [(CC, "max-age=60"), ("Age", "100")], {CC: "max-stale=10"},
+         False),
+        ("/req-max-stale-any", 200, [(CC, "max-age=60"), ("Age", "100")], {CC: "max-stale"}, True),
+        ("/req-max-stale-mr", 200, [(CC, "max-age=60, must-revalidate"), ("Age", "100")],
+         {CC: "max-stale"}, False),
+    ]
 
 
 def test_response_and_request_rules(origin, start_proxy, tmp_path):
-    for path, status, fields, _, _ in RESPONSE_RULES:
+    table = rules()
+    for path, status, fields, _, _ in table:
         origin.set(path, status=status, fields=fields)
     p = start_proxy(config(origin, tmp_path))
     wrong = []
-    for path, status, _, req, cached in RESPONSE_RULES:
+    for path, status, _, req, cached in table:
         r1, b1 = get(p, path, req)
         r2, b2 = get(p, path, req)
         if r1.status != status or r2.status != status:
@@ -111,11 +116,11 @@ def test_request_no_cache_refetches_and_replaces(origin, start_proxy, tmp_path):
 
 
 def test_entry_goes_stale_after_max_age(origin, start_proxy, tmp_path):
-    origin.set("/short", fields=[("Cache-Control", "max-age=1")])
+    origin.set("/short", fields=[("Cache-Control", "max-age=2")])
     p = start_proxy(config(origin, tmp_path))
     assert get(p, "/short")[1] == b"/short #1"
     assert get(p, "/short")[1] == b"/short #1"
-    time.sleep(1.2)
+    time.sleep(2.2)
     assert get(p, "/short", {"Cache-Control": "max-stale=5"})[1] == b"/short #1"
     assert get(p, "/short")[1] == b"/short #2"
 
@@ -126,7 +131,7 @@ def test_age_grows_from_upstream_age(origin, start_proxy, tmp_path):
     get(p, "/aged")
     time.sleep(1.1)
     r, _ = get(p, "/aged")
-    assert 31 <= int(r.getheader("age")) <= 33
+    assert 31 <= int(r.getheader("age")) <= 36
     assert r.getheader("date") and r.getheader("date").endswith("GMT")
 
 

@@ -82,6 +82,11 @@ static void vary(void)
     const struct http_field acc[] = { F("accept", "x") };
     TAP_OK(!cache_entry_vary_matches(e, acc, 1), "absent then, present now");
     cache_entry_unref(e);
+    char many[200] = "a";
+    for (int i = 1; i <= CACHE_VARY_MAX; i++)
+        strcat(many, ",a");
+    const struct http_field res3[] = { { "vary", 4, many, strlen(many) } };
+    TAP_OK(entry("k", CACHE_GET, acc, 1, res3, 1) == NULL, "too many Vary names: not stored");
 }
 
 static struct cfg_cache table(uint64_t entries, uint64_t each, uint64_t mem)
@@ -171,7 +176,38 @@ static void index_ops(void)
     struct cfg_cache t2 = table(3, 100, 100);
     struct cache *other = cache_carry(c, &t2, err, sizeof(err));
     TAP_OK(other && other != c && cache_count(other) == 0, "a changed table: a new, empty one");
+    TAP_OK(cache_retired(c) && !cache_retired(other), "the replaced one is retired");
+    store(c, "late", CACHE_GET, "L");
+    struct cache_entry *late;
+    TAP_INT_EQ(find(c, "late", CACHE_GET, NULL, &late), CACHE_MISS,
+               "a retired cache stores nothing more");
     cache_unref(other);
+    cache_unref(c);
+}
+
+static void shards(void)
+{
+    char err[256], key[32];
+    struct cfg_cache t = table(4096, 100, 100);
+    struct cache *c = cache_open(&t, err, sizeof(err));
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        store(c, key, CACHE_GET, "x");
+    }
+    TAP_INT_EQ(cache_count(c), 4096, "sharded: at most max_cache_entry");
+    struct cache_entry *hit;
+    TAP_INT_EQ(find(c, "k0", CACHE_GET, NULL, &hit), CACHE_MISS, "sharded: the oldest evicted");
+    TAP_INT_EQ(find(c, "k4999", CACHE_GET, NULL, &hit), CACHE_HIT, "sharded: the newest kept");
+    cache_entry_unref(hit);
+    int kept = 0;
+    for (int i = 4000; i < 5000; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        if (find(c, key, CACHE_GET, NULL, &hit) == CACHE_HIT) {
+            kept++;
+            cache_entry_unref(hit);
+        }
+    }
+    TAP_INT_EQ(kept, 1000, "sharded: the last thousand all kept");
     cache_unref(c);
 }
 
@@ -244,6 +280,7 @@ int main(void)
     keys();
     vary();
     index_ops();
+    shards();
     files();
     bad_dirs();
     char cmd[300];
