@@ -33,7 +33,8 @@ usage: bench/run.sh [--callgrind | --strace | --memory | --tls | --h2 | --h3 | -
   (no option)   requests/s, p99 latency and CPU time per request under
                 wrk -t1 -c64, median of BENCH_ROUNDS interleaved rounds
   --callgrind   user-space instructions per request under callgrind
-                (BENCH_REQUESTS requests minus an idle run)
+                (BENCH_REQUESTS requests minus an idle run), rpxy and nginx
+                with the access log off and on (BENCH_ACCESS_LOG)
   --strace      system calls per request (strace -c -f, BENCH_REQUESTS
                 requests at BENCH_CONNS connections)
   --memory      RSS growth with BENCH_IDLE_CONNS idle keep-alive connections
@@ -66,6 +67,10 @@ Environment (defaults in brackets):
   BENCH_REQUESTS [20000] requests for --callgrind and --strace
   BENCH_IDLE_CONNS [10000] connections for --memory
   BENCH_TARGETS ["direct rpxy nginx haproxy"]
+  BENCH_ACCESS_LOG ["off on"]  throughput and --callgrind: rpxy and nginx
+                        without and with an access log (rpxy: --log-dir;
+                        nginx: access_log ... buffer=64k), rows rpxy+log and
+                        nginx+log
   BENCH_PORT [28400]    backend port; rpxy, nginx, haproxy, h2o use the next four
                         (keep them out of the ephemeral port range)
   BENCH_PROXY_CPU [1]   CPU of the proxy; BENCH_LOAD_CPU [0]: backend and client
@@ -130,6 +135,7 @@ CONNS=${BENCH_CONNS:-64}
 REQUESTS=${BENCH_REQUESTS:-20000}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 TARGETS=${BENCH_TARGETS:-direct rpxy nginx haproxy}
+ACCESS_LOG=${BENCH_ACCESS_LOG:-off on}
 PORT_BASE=${BENCH_PORT:-28400}
 PROXY_CPU=${BENCH_PROXY_CPU:-1}
 LOAD_CPU=${BENCH_LOAD_CPU:-0}
@@ -179,6 +185,10 @@ done
 for s in $H3_SHAPES; do
     case $s in streams | newconn) ;; *) die "unknown shape '$s' in BENCH_H3_SHAPES (streams, newconn)" ;; esac
 done
+[ -n "$ACCESS_LOG" ] || die "BENCH_ACCESS_LOG must name off, on or both"
+for a in $ACCESS_LOG; do
+    case $a in off | on) ;; *) die "unknown value '$a' in BENCH_ACCESS_LOG (off, on)" ;; esac
+done
 for s in $TLS_SCENARIOS; do
     case $s in keepalive | full | resume | pq) ;; *) die "unknown scenario '$s' in BENCH_TLS_SCENARIOS" ;; esac
 done
@@ -199,8 +209,9 @@ BACKEND=127.0.0.1:$BACKEND_PORT
 # room for upstream connections.
 MAX_CONNS=$((IDLE_CONNS + 2048))
 
+# A target NAME+log is NAME with its access log on (rpxy, nginx).
 target_port() {
-    case $1 in
+    case ${1%+log} in
     direct) echo "$BACKEND_PORT" ;;
     rpxy) echo $((PORT_BASE + 1)) ;;
     nginx) echo $((PORT_BASE + 2)) ;;
@@ -210,7 +221,23 @@ target_port() {
     esac
 }
 
-has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
+has_target() { [[ " $TARGETS " == *" $1 "* || " $TARGETS " == *" $1+log "* ]]; }
+# log_variants TARGET...: the targets of a mode that measures the access log:
+# rpxy and nginx as NAME (log off) and NAME+log (log on), per
+# BENCH_ACCESS_LOG; the others as they are.
+log_variants() {
+    local t out=()
+    for t in "$@"; do
+        case $t in
+        rpxy | nginx)
+            [[ " $ACCESS_LOG " == *" off "* ]] && out+=("$t")
+            [[ " $ACCESS_LOG " == *" on "* ]] && out+=("$t+log")
+            ;;
+        *) out+=("$t") ;;
+        esac
+    done
+    echo "${out[@]}"
+}
 has_mode() { [[ " ${modes[*]} " == *" $1 "* ]]; }
 
 # ---- work directory, cleanup ----
@@ -387,7 +414,8 @@ TLS_DIR=$WORK/tls
 
 # render TEMPLATE PORT: $WORK/TEMPLATE without .in, the markers filled in.
 # Lines ending in "# @FWD@" are kept only with BENCH_PEER_HEADERS=1, lines
-# ending in "# @NOFWD@" only with 0.
+# ending in "# @NOFWD@" only with 0. OUT, when given, names the output file
+# instead; RENDER_ACCESS_LOG fills @ACCESS_LOG@ (nginx's access_log, "off").
 render() {
     local fwd='s| *# @FWD@$||' nofwd='/# @NOFWD@$/d'
     if [ "$PEER_HEADERS" != 1 ]; then
@@ -398,10 +426,13 @@ render() {
         -e "s|@BACKEND@|$BACKEND|g" -e "s|@MAX_CONNS@|$MAX_CONNS|g" -e "s|@NOFILE@|$NOFILE|g" \
         -e "s|@TLS_HOST@|$TLS_HOST|g" -e "s|@CERT@|$TLS_DIR/cert.pem|g" -e "s|@KEY@|$TLS_DIR/key.pem|g" \
         -e "s|@PEM@|$TLS_DIR/bundle.pem|g" -e "s|@TLS13_SUITES@|$TLS13_SUITES|g" \
-        -e "s|@TLS12_CIPHERS@|$TLS12_CIPHERS|g" \
-        "$BENCH_DIR/conf/$1" >"$WORK/${1%.in}"
+        -e "s|@TLS12_CIPHERS@|$TLS12_CIPHERS|g" -e "s|@ACCESS_LOG@|${RENDER_ACCESS_LOG:-off}|g" \
+        "$BENCH_DIR/conf/$1" >"$WORK/${3:-${1%.in}}"
 }
 render nginx.conf.in "$(target_port nginx)"
+# nginx+log: nginx's usual buffered access log (written when 64 KiB are
+# collected, and at exit)
+RENDER_ACCESS_LOG="$WORK/nginx-access.log combined buffer=64k" render nginx.conf.in "$(target_port nginx)" nginx-log.conf
 render haproxy.cfg.in "$(target_port haproxy)"
 render rpxy.toml.in "$(target_port rpxy)"
 # --tls, --h2, --h3: one self-signed ECDSA P-256 certificate per run for all
@@ -433,6 +464,9 @@ target_cmd() {
     case $1 in
     rpxy) CMD=("$RPXY_BIN" --config "$WORK/rpxy$VARIANT.toml") ;;
     nginx) CMD=("$NGINX" -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx$VARIANT.conf") ;;
+    # plaintext only: the access log to files, as nginx's
+    rpxy+log) CMD=("$RPXY_BIN" --config "$WORK/rpxy.toml" --log-dir "$WORK/rpxy-logs") ;;
+    nginx+log) CMD=("$NGINX" -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx-log.conf") ;;
     haproxy) CMD=("$HAPROXY" -db -f "$WORK/haproxy$VARIANT.cfg") ;;
     h2o) CMD=("$H2O" -m worker -c "$WORK/h2o$VARIANT.yaml") ;; # --h2 only
     # --h3 only; env execs Caddy, so the pid is Caddy's
@@ -442,9 +476,10 @@ target_cmd() {
 }
 
 # Validate the peers' configs once, so a mistake shows up front.
-for v in "" $([ "$WANT_TLS" = 1 ] && echo -tls) $([ "$WANT_H2" = 1 ] && echo -h2); do
+for v in "" -log $([ "$WANT_TLS" = 1 ] && echo -tls) $([ "$WANT_H2" = 1 ] && echo -h2); do
     cfg_targets=$TARGETS
     [ "$v" = -h2 ] && cfg_targets=$H2_TARGETS
+    [ "$v" = -log ] && cfg_targets=$([[ " $TARGETS " == *" nginx "* ]] && [[ " $ACCESS_LOG " == *" on "* ]] && echo nginx)
     [[ " $cfg_targets " == *" nginx "* ]] && { "$NGINX" -t -q -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx$v.conf" >"$WORK/nginx-t.log" 2>&1 ||
         die "nginx rejects its config nginx$v.conf: $(cat "$WORK/nginx-t.log")"; }
     [[ " $cfg_targets " == *" haproxy "* ]] && { "$HAPROXY" -c -q -f "$WORK/haproxy$v.cfg" >"$WORK/haproxy-c.log" 2>&1 ||
@@ -472,10 +507,13 @@ launch_target() {
     port=$(target_port "$t")
     listening "$port" && die "port $port (for $t) is already in use; set BENCH_PORT"
     target_cmd "$t"
-    # rpxy's access log is written at INFO: RUST_LOG=warn turns it off
-    RUST_LOG=warn start_pinned "$t" "$PROXY_CPU" "$@" "${CMD[@]}"
+    # each run starts with empty access logs (access_log_lines counts them)
+    rm -rf "$WORK/rpxy-logs" "$WORK/nginx-access.log"
+    # rpxy's access log is written at INFO on stdout: RUST_LOG=warn turns it
+    # off; with --log-dir (rpxy+log) it is written whatever the level
+    RUST_LOG=$([ "$t" = rpxy+log ] && echo info || echo warn) start_pinned "$t" "$PROXY_CPU" "$@" "${CMD[@]}"
     TPID=$START_PID
-    wait_s=${LAUNCH_WAIT:-$([ "$t" = rpxy ] && echo "$RPXY_WAIT" || echo 15)}
+    wait_s=${LAUNCH_WAIT:-$([ "${t%+log}" = rpxy ] && echo "$RPXY_WAIT" || echo 15)}
     wait_listening "$TPID" "$port" "$wait_s" || rc=$?
     if [ "$rc" = 0 ] && [ "${LAUNCH_NO_CHECK:-0}" != 1 ] && ! check_target "$port"; then
         rc=4
@@ -490,11 +528,11 @@ launch_target() {
     5) why="no h2: it answers over TLS, but ALPN chose HTTP/$CHECK_PROTO, not h2, for curl --http2 (offering h2, http/1.1)" ;;
     esac
     stop_pid "$TPID" 5
-    if [ "$t" = rpxy ]; then
+    if [ "${t%+log}" = rpxy ]; then
         RPXY_WHY=$why
         [ "$rc" = 1 ] && return 3 # running, not listening: not serving yet
         [ "$rc" = 5 ] && return 5 # serving, but not HTTP/2 yet
-        tail -n 20 "$WORK/rpxy.log" >&2 || true
+        tail -n 20 "$WORK/$t.log" >&2 || true
         return 4
     fi
     # nginx and h2o write their errors to $t-error.log
@@ -535,11 +573,23 @@ probe_rpxy() {
 }
 
 # rpxy_row: the table row for rpxy when it is not measured.
+# rpxy_row [NAME]: the table row for rpxy (or rpxy+log) when it is not
+# measured.
 rpxy_row() {
+    local name=${1:-rpxy}
     case $RPXY_STATE in
-    skipped) printf '%-9s not serving (skipped)\n' rpxy ;;
-    noh2) printf '%-9s no h2 (skipped): %s\n' rpxy "${RPXY_WHY#no h2: }" ;;
-    failed) printf '%-9s FAILED: %s\n' rpxy "$RPXY_WHY" ;;
+    skipped) printf '%-9s not serving (skipped)\n' "$name" ;;
+    noh2) printf '%-9s no h2 (skipped): %s\n' "$name" "${RPXY_WHY#no h2: }" ;;
+    failed) printf '%-9s FAILED: %s\n' "$name" "$RPXY_WHY" ;;
+    esac
+}
+
+# access_log_lines TARGET: the lines in the access log of the run of TARGET
+# that just stopped (rpxy+log, nginx+log); empty for the others.
+access_log_lines() {
+    case $1 in
+    rpxy+log) wc -l <"$WORK/rpxy-logs/access.log" 2>/dev/null || echo 0 ;;
+    nginx+log) wc -l <"$WORK/nginx-access.log" 2>/dev/null || echo 0 ;;
     esac
 }
 
@@ -548,7 +598,7 @@ rpxy_row() {
 measured_targets() {
     local t list=()
     for t in $TARGETS; do
-        [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ] && continue
+        [ "${t%+log}" = rpxy ] && [ "$RPXY_STATE" != ok ] && continue
         [ "$t" = direct ] && [ "${1:-}" = proxies ] && continue
         list+=("$t")
     done
@@ -666,7 +716,12 @@ wrk_once() {
 }
 
 mode_throughput() {
-    local round t out res="$WORK/res" try
+    local round t out res="$WORK/res" try line
+    # rpxy and nginx also with their access log (rpxy+log, nginx+log)
+    local with_log
+    # shellcheck disable=SC2086 # a list of names
+    with_log=$(log_variants $TARGETS)
+    local TARGETS=$with_log
     mkdir -p "$res"
     say ""
     say "== throughput: HTTP/1.1 keep-alive, wrk -t1 -c$CONNS -d${DURATION}s, $ROUNDS rounds =="
@@ -700,28 +755,41 @@ mode_throughput() {
     say "scenario: HTTP/1.1 keep-alive, wrk -t1 -c$CONNS -d${DURATION}s, 1 worker pinned to CPU $PROXY_CPU (backend, wrk on CPU $LOAD_CPU), median of $ROUNDS"
     printf '%-9s %10s %10s %11s\n' target req/s p99 "CPU us/req"
     for t in $TARGETS; do
-        if [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ]; then
-            rpxy_row
+        if [ "${t%+log}" = rpxy ] && [ "$RPXY_STATE" != ok ]; then
+            rpxy_row "$t"
             continue
         fi
         printf '%-9s %10.0f %8.3fms %11.2f%s\n' "$t" "$(median <"$res/$t.rps")" \
             "$(median <"$res/$t.p99")" "$(median <"$res/$t.cpu")" \
             "$([ "$t" = direct ] && echo "  (the backend's CPU)")"
     done
+    say "(rpxy+log, nginx+log: with the access log, rpxy --log-dir, nginx access_log ... buffer=64k)"
     if has_target rpxy; then
-        local line="" peer
-        for peer in nginx haproxy; do
-            has_target "$peer" || continue
+        local line="" peer me
+        for peer in nginx haproxy nginx+log; do
+            [[ " $TARGETS " == *" $peer "* ]] || continue
+            me=rpxy
+            [ "$peer" = nginx+log ] && me=rpxy+log
+            [[ " $TARGETS " == *" $me "* ]] || continue
             if [ "$RPXY_STATE" = ok ]; then
-                line+="${line:+ ; }rpxy/$peer: cpu $(ratio "$(median <"$res/rpxy.cpu")" "$(median <"$res/$peer.cpu")")"
-                line+=" req/s $(ratio "$(median <"$res/rpxy.rps")" "$(median <"$res/$peer.rps")")"
-                line+=" p99 $(ratio "$(median <"$res/rpxy.p99")" "$(median <"$res/$peer.p99")")"
+                line+="${line:+ ; }$me/$peer: cpu $(ratio "$(median <"$res/$me.cpu")" "$(median <"$res/$peer.cpu")")"
+                line+=" req/s $(ratio "$(median <"$res/$me.rps")" "$(median <"$res/$peer.rps")")"
+                line+=" p99 $(ratio "$(median <"$res/$me.p99")" "$(median <"$res/$peer.p99")")"
             else
-                line+="${line:+ ; }rpxy/$peer: n/a"
+                line+="${line:+ ; }$me/$peer: n/a"
             fi
         done
         [ -n "$line" ] && say "ratios $line"
     fi
+    # what the access line costs: CPU per request with the log minus without
+    line=""
+    for t in rpxy nginx; do
+        [[ " $TARGETS " == *" $t "* ]] && [[ " $TARGETS " == *" $t+log "* ]] || continue
+        [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ] && continue
+        line+="${line:+, }$t $(awk -v a="$(median <"$res/$t+log.cpu")" -v b="$(median <"$res/$t.cpu")" \
+            'BEGIN { printf "%+.2f", a - b }') us"
+    done
+    [ -n "$line" ] && say "access log, CPU per request (log on - off, medians): $line"
     if [ -f "$res/warnings" ]; then
         say "warnings (req/s and p99 of these rounds are unreliable):"
         cat "$res/warnings"
@@ -767,8 +835,13 @@ cg_run() {
 }
 
 mode_callgrind() {
-    local t idle total per CG_IR CG_SECONDS
+    local t idle total per lines CG_IR CG_SECONDS
     local res="$WORK/res.cg"
+    # rpxy and nginx also with their access log (rpxy+log, nginx+log)
+    local with_log
+    # shellcheck disable=SC2086 # a list of names
+    with_log=$(log_variants $TARGETS)
+    local TARGETS=$with_log
     mkdir -p "$res"
     say ""
     say "== callgrind: user-space instructions per request, h2load --h1 -n $REQUESTS -c $CONNS =="
@@ -776,37 +849,63 @@ mode_callgrind() {
     for t in $(measured_targets proxies); do
         cg_run "$t" load
         total=$CG_IR
+        # every request has its line once the proxy has stopped
+        lines=$(access_log_lines "$t")
+        if [ -n "$lines" ] && [ "$lines" != $((REQUESTS + 1)) ]; then
+            die "$t: $lines lines in its access log after $((REQUESTS + 1)) requests"
+        fi
         cg_run "$t" idle
         idle=$CG_IR
         # the load run served REQUESTS + 1 (the curl check) requests
         per=$(awk -v a="$total" -v b="$idle" -v n=$((REQUESTS + 1)) 'BEGIN { printf "%.0f", (a - b) / n }')
         [ "$per" -gt 0 ] || die "$t: the idle run ($idle Ir) cost more than the load run ($total Ir)"
         echo "$per" >"$res/$t"
-        printf '%-8s Ir with load %13s, idle for %ss %12s  -> %s instructions/request\n' \
-            "$t" "$total" "$CG_SECONDS" "$idle" "$per"
+        printf '%-9s Ir with load %13s, idle for %ss %12s  -> %s instructions/request%s\n' \
+            "$t" "$total" "$CG_SECONDS" "$idle" "$per" "${lines:+ ($lines access lines)}"
     done
     say ""
     say "scenario: user-space instructions per request (callgrind Ir, (load - idle) / requests), h2load --h1 -n $REQUESTS -c $CONNS, 1 worker"
-    printf '%-9s %12s\n' target "Ir/request"
+    say "log on: rpxy --log-dir (RUST_LOG=info), nginx access_log ... combined buffer=64k; access line = log on - log off"
+    printf '%-9s %12s %12s %12s\n' target "log off" "log on" "access line"
+    local base got off on
     for t in $TARGETS; do
-        [ "$t" = direct ] && continue
-        if [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ]; then
+        base=${t%+log}
+        [ "$base" = direct ] && continue
+        [ "$t" != "$base" ] && [[ " $TARGETS " == *" $base "* ]] && continue # printed with base
+        if [ "$base" = rpxy ] && [ "$RPXY_STATE" != ok ]; then
             rpxy_row
             continue
         fi
-        printf '%-9s %12s\n' "$t" "$(cat "$res/$t")"
+        off=-
+        on=-
+        got=-
+        [ -f "$res/$base" ] && off=$(cat "$res/$base")
+        [ -f "$res/$base+log" ] && on=$(cat "$res/$base+log")
+        [ "$off" != - ] && [ "$on" != - ] && got=$((on - off))
+        printf '%-9s %12s %12s %12s\n' "$base" "$off" "$on" "$got"
     done
-    if has_target rpxy; then
-        local line="" peer
-        for peer in nginx haproxy; do
-            has_target "$peer" || continue
-            if [ "$RPXY_STATE" = ok ]; then
-                line+="${line:+ ; }rpxy/$peer $(ratio "$(cat "$res/rpxy")" "$(cat "$res/$peer")")"
-            else
-                line+="${line:+ ; }rpxy/$peer n/a"
-            fi
-        done
-        say "ratios $line"
+    has_target rpxy || return 0
+    if [ "$RPXY_STATE" != ok ]; then
+        say "ratios rpxy n/a"
+        return 0
+    fi
+    local line="" peer
+    for peer in nginx haproxy; do
+        [ -f "$res/rpxy" ] && [ -f "$res/$peer" ] || continue
+        line+="${line:+ ; }rpxy/$peer $(ratio "$(cat "$res/rpxy")" "$(cat "$res/$peer")")"
+    done
+    if [ -f "$res/rpxy+log" ] && [ -f "$res/nginx+log" ]; then
+        line+="${line:+ ; }with access log rpxy/nginx $(ratio "$(cat "$res/rpxy+log")" "$(cat "$res/nginx+log")")"
+    fi
+    [ -n "$line" ] && say "ratios $line"
+    if [ -f "$res/rpxy" ] && [ -f "$res/rpxy+log" ]; then
+        got=$(($(cat "$res/rpxy+log") - $(cat "$res/rpxy")))
+        line="access line: rpxy $got instructions (target <= 2000: $([ "$got" -le 2000 ] && echo met || echo MISSED))"
+        if [ -f "$res/nginx" ] && [ -f "$res/nginx+log" ]; then
+            off=$(($(cat "$res/nginx+log") - $(cat "$res/nginx")))
+            line+=", nginx $off, rpxy/nginx $(ratio "$got" "$off")"
+        fi
+        say "$line"
     fi
 }
 
