@@ -1,16 +1,18 @@
-/* The access-log message: fields, escaping, query redaction, truncation. */
+/* The access-log message: fields, escaping, query redaction, truncation.
+ * It is written for every request, so the common case (printable ASCII
+ * fields, a line that fits) takes no per-byte branch and no printf. */
 #include "log/access_line.h"
+#include "log/log.h"
 #include "util/utf8.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #define ALOG_REDACTED "<redacted>"
 #define ALOG_ELLIPSIS "..."
 
 /* An output buffer written in units that are never split: an escape, a UTF-8
- * sequence, or a single ASCII byte. Once a unit does not fit, `full` is set
- * and everything after it is dropped. */
+ * sequence, or a single ASCII byte. Once a unit does not fit, `full` is set,
+ * `limit` drops to `len`, and everything after it is dropped. */
 struct alog_out {
     char *buf;
     size_t limit; /* bytes that may be written, NUL excluded */
@@ -19,35 +21,116 @@ struct alog_out {
     bool escape; /* escape control bytes and invalid UTF-8 */
 };
 
+static void alog_stop(struct alog_out *o)
+{
+    o->full = true;
+    o->limit = o->len;
+}
+
+/* A unit of n bytes: written whole or not at all. */
 static void alog_put(struct alog_out *o, const char *p, size_t n)
 {
-    if (o->full)
-        return;
     if (n > o->limit - o->len) {
-        o->full = true;
+        alog_stop(o);
         return;
     }
     memcpy(o->buf + o->len, p, n);
     o->len += n;
 }
 
-/* Bytes that may be cut anywhere (ASCII, or raw output): copies what fits. */
-static void alog_run(struct alog_out *o, const char *p, size_t n)
+/* The end of a run that does not fit: what fits of it, then nothing more. */
+static void alog_run_cut(struct alog_out *o, const char *p, size_t n)
 {
-    if (o->full)
-        return;
     size_t room = o->limit - o->len;
-    size_t take = n < room ? n : room;
-    memcpy(o->buf + o->len, p, take);
-    o->len += take;
-    if (take < n)
-        o->full = true;
+    memcpy(o->buf + o->len, p, room);
+    o->len += room;
+    alog_stop(o);
+}
+
+/* Bytes that may be cut anywhere (ASCII, or raw output): copies what fits. */
+static inline void alog_run(struct alog_out *o, const char *p, size_t n)
+{
+    if (n > o->limit - o->len) {
+        alog_run_cut(o, p, n);
+        return;
+    }
+    memcpy(o->buf + o->len, p, n);
+    o->len += n;
 }
 
 /* ASCII text of our own (separators, phrases). */
 static void alog_lit(struct alog_out *o, const char *s)
 {
     alog_run(o, s, strlen(s));
+}
+
+/* A string literal, its length known at compile time. */
+#define ALOG_LIT(o, lit) alog_run((o), (lit), sizeof(lit) - 1)
+
+/* Writes the decimal digits of v (at most 10) to out, two at a time;
+ * returns their count. */
+static size_t alog_dec(char *out, unsigned v)
+{
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+    size_t n = 1;
+    for (unsigned rest = v; rest >= 10; rest /= 10)
+        n++;
+    size_t i = n;
+    for (; v >= 10; v /= 100) {
+        i -= 2;
+        memcpy(out + i, pairs + 2 * (v % 100), 2);
+    }
+    if (i > 0)
+        out[0] = (char)('0' + v);
+    return n;
+}
+
+static void alog_uint(struct alog_out *o, unsigned v)
+{
+    if (o->limit - o->len >= 10) {
+        o->len += alog_dec(o->buf + o->len, v);
+        return;
+    }
+    char d[10];
+    alog_run(o, d, alog_dec(d, v));
+}
+
+/* Whether a 64-bit word holds a byte that is not printable ASCII (0x20-
+ * 0x7e): "a byte < 0x20" and "a byte > 0x7e" are each detected exactly (a
+ * borrow or carry only ever follows a byte that is itself out of range). */
+static inline bool alog_word_unsafe(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    return ((((x - ones * 0x20) & ~x) | (x + ones) | x) & highs) != 0;
+}
+
+/* Copies the leading run of printable ASCII of s[0..n) to out, which has
+ * room for n bytes; returns its length. Eight bytes at a time, the last
+ * eight overlapping the ones before when n is not a multiple of 8. */
+static inline size_t alog_copy_plain(char *out, const unsigned char *s, size_t n)
+{
+    uint64_t x;
+    size_t i = 0;
+    if (n >= 8) {
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&x, s + i, 8);
+            if (alog_word_unsafe(x))
+                goto bytes;
+            memcpy(out + i, &x, 8);
+        }
+        memcpy(&x, s + n - 8, 8);
+        if (!alog_word_unsafe(x)) {
+            memcpy(out + n - 8, &x, 8);
+            return n;
+        }
+    }
+bytes:
+    for (; i < n && s[i] >= 0x20 && s[i] < 0x7f; i++)
+        out[i] = (char)s[i];
+    return i;
 }
 
 static void alog_escape_byte(struct alog_out *o, unsigned char c)
@@ -57,32 +140,61 @@ static void alog_escape_byte(struct alog_out *o, unsigned char c)
     alog_put(o, e, sizeof e);
 }
 
-/* Client-supplied bytes: copied, or escaped when o->escape says so. */
-static void alog_text(struct alog_out *o, const char *s, size_t n)
+/* One unit of client bytes at u[0] (n >= 1): a printable ASCII byte, a
+ * valid UTF-8 sequence other than a C1 control, or an escape. Returns the
+ * bytes consumed. */
+static size_t alog_text_unit(struct alog_out *o, const unsigned char *u, size_t n)
+{
+    if (u[0] >= 0x20 && u[0] < 0x7f) {
+        alog_put(o, (const char *)u, 1);
+        return 1;
+    }
+    size_t seq = u[0] < 0x80 ? 0 : utf8_seq_len(u, n);
+    if (seq == 0 || (seq == 2 && u[0] == 0xc2 && u[1] < 0xa0)) {
+        alog_escape_byte(o, u[0]);
+        return 1;
+    }
+    alog_put(o, (const char *)u, seq);
+    return seq;
+}
+
+/* alog_text past its first run of printable ASCII. */
+static void alog_text_rest(struct alog_out *o, const unsigned char *u, size_t n)
+{
+    while (n > 0 && !o->full) {
+        if (n <= o->limit - o->len) {
+            size_t i = alog_copy_plain(o->buf + o->len, u, n);
+            o->len += i;
+            u += i;
+            n -= i;
+            if (n == 0)
+                break;
+        }
+        size_t k = alog_text_unit(o, u, n);
+        u += k;
+        n -= k;
+    }
+}
+
+/* Client-supplied bytes: copied, or escaped when o->escape says so. Runs of
+ * printable ASCII are copied eight bytes at a time while the rest of the
+ * field fits; anything else goes unit by unit. */
+static inline void alog_text(struct alog_out *o, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     if (!o->escape) {
         alog_run(o, s, n);
         return;
     }
-    size_t i = 0;
-    while (i < n && !o->full) {
-        size_t start = i;
-        while (i < n && u[i] >= 0x20 && u[i] < 0x7f)
-            i++;
-        alog_run(o, s + start, i - start);
+    if (n <= o->limit - o->len) {
+        size_t i = alog_copy_plain(o->buf + o->len, u, n);
+        o->len += i;
         if (i == n)
-            break;
-        size_t seq = u[i] < 0x80 ? 0 : utf8_seq_len(u + i, n - i);
-        bool c1 = seq == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0;
-        if (seq == 0 || c1) {
-            alog_escape_byte(o, u[i]);
-            i++;
-        } else {
-            alog_put(o, s + i, seq);
-            i += seq;
-        }
+            return;
+        u += i;
+        n -= i;
     }
+    alog_text_rest(o, u, n);
 }
 
 static void alog_str_text(struct alog_out *o, struct alog_str s)
@@ -112,14 +224,14 @@ static void alog_query(struct alog_out *o, const char *s, size_t n, bool redact)
             const char *eq = memchr(p, '=', (size_t)(seg_end - p));
             if (eq) {
                 alog_text(o, p, (size_t)(eq - p));
-                alog_lit(o, "=" ALOG_REDACTED);
+                ALOG_LIT(o, "=" ALOG_REDACTED);
             } else {
-                alog_lit(o, ALOG_REDACTED);
+                ALOG_LIT(o, ALOG_REDACTED);
             }
         }
         if (!amp)
             break;
-        alog_lit(o, "&");
+        ALOG_LIT(o, "&");
         p = amp + 1;
     }
 }
@@ -127,27 +239,29 @@ static void alog_query(struct alog_out *o, const char *s, size_t n, bool redact)
 static void alog_client(struct alog_out *o, const struct alog_fields *f)
 {
     struct ip_addr a = ip_unmap(f->client_ip);
-    char ip[46], port[8];
+    char ip[46];
     if (a.family != 4 && a.family != 6)
         return;
-    ip_format(&a, ip);
-    snprintf(port, sizeof port, ":%u", (unsigned)f->client_port);
     if (a.family == 6)
-        alog_lit(o, "[");
-    alog_lit(o, ip);
+        ALOG_LIT(o, "[");
+    if (o->limit - o->len >= sizeof ip)
+        o->len += ip_format(&a, o->buf + o->len); /* its NUL is overwritten */
+    else
+        alog_run(o, ip, ip_format(&a, ip));
     if (a.family == 6)
-        alog_lit(o, "]");
-    alog_lit(o, port);
+        ALOG_LIT(o, "]:");
+    else
+        ALOG_LIT(o, ":");
+    alog_uint(o, f->client_port);
 }
 
 static void alog_status(struct alog_out *o, unsigned status)
 {
     if (status == 0)
         return;
-    char code[16];
     const char *reason = alog_reason(status);
-    snprintf(code, sizeof code, "%u ", status);
-    alog_lit(o, code);
+    alog_uint(o, status);
+    ALOG_LIT(o, " ");
     alog_lit(o, reason ? reason : "<unknown status code>");
 }
 
@@ -171,44 +285,44 @@ static void alog_line(struct alog_out *o, const struct alog_fields *f, bool reda
     size_t path_len = qmark ? (size_t)(qmark - pq) : pq_len;
 
     alog_str_text(o, f->host);
-    alog_lit(o, " <- ");
+    ALOG_LIT(o, " <- ");
     if (f->has_client)
         alog_client(o, f);
-    alog_lit(o, " -- ");
+    ALOG_LIT(o, " -- ");
     alog_str_text(o, f->method);
-    alog_lit(o, " ");
+    ALOG_LIT(o, " ");
     /* an absolute URI always has a path: http's PathAndQuery shows "" as "/" */
     if (pq_len == 0 && has_scheme)
-        alog_lit(o, "/");
+        ALOG_LIT(o, "/");
     else
         alog_query(o, pq, pq_len, redact);
-    alog_lit(o, " ");
+    ALOG_LIT(o, " ");
     alog_lit(o, alog_version_text(f->version));
-    alog_lit(o, " -- ");
+    ALOG_LIT(o, " -- ");
     alog_status(o, f->status);
-    alog_lit(o, " -- ");
+    ALOG_LIT(o, " -- ");
     if (has_scheme && f->host.ptr && f->host.len > 0) {
         alog_str_text(o, f->scheme);
-        alog_lit(o, "://");
+        ALOG_LIT(o, "://");
         alog_str_text(o, f->host);
     }
     if (path_len == 0 && has_scheme)
-        alog_lit(o, "/");
+        ALOG_LIT(o, "/");
     else if (pq)
         alog_text(o, pq, path_len);
-    alog_lit(o, " \"");
+    ALOG_LIT(o, " \"");
     alog_str_text(o, f->user_agent);
-    alog_lit(o, "\", \"");
+    ALOG_LIT(o, "\", \"");
     alog_str_text(o, f->xff);
-    alog_lit(o, "\"");
+    ALOG_LIT(o, "\"");
     if (f->forwarded.ptr && f->forwarded.len > 0) {
-        alog_lit(o, " \"");
+        ALOG_LIT(o, " \"");
         alog_str_text(o, f->forwarded);
-        alog_lit(o, "\"");
+        ALOG_LIT(o, "\"");
     }
-    alog_lit(o, " \"");
+    ALOG_LIT(o, " \"");
     alog_query(o, f->upstream.ptr, f->upstream.ptr ? f->upstream.len : 0, redact);
-    alog_lit(o, "\"");
+    ALOG_LIT(o, "\"");
 }
 
 /* What to render: the whole line of f, or s[0..len) redacted. */
@@ -246,7 +360,7 @@ static size_t alog_render(const struct alog_job *job, bool escape, char *buf, si
         alog_emit(&o, job);
         o.limit = cap - 1;
         o.full = false;
-        alog_lit(&o, ALOG_ELLIPSIS);
+        ALOG_LIT(&o, ALOG_ELLIPSIS);
         if (truncated)
             *truncated = true;
     }
@@ -259,6 +373,14 @@ size_t alog_format(const struct alog_fields *f, bool redact_query, char *buf, si
 {
     struct alog_job job = { .f = f, .redact = redact_query };
     return alog_render(&job, true, buf, cap, truncated);
+}
+
+void alog_write(const struct alog_fields *f, bool redact_query)
+{
+    size_t cap;
+    char *p = log_access_begin(&cap);
+    if (p)
+        log_access_end(alog_format(f, redact_query, p, cap, NULL));
 }
 
 size_t alog_redact_query(const char *s, size_t len, char *buf, size_t cap, bool *truncated)

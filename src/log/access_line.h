@@ -69,6 +69,10 @@ struct alog_fields {
 size_t alog_format(const struct alog_fields *f, bool redact_query, char *buf, size_t cap,
                    bool *truncated);
 
+/* Formats the message of f straight into the access log (log_access_begin),
+ * as alog_format would; nothing when access lines are off. */
+void alog_write(const struct alog_fields *f, bool redact_query);
+
 /* Writes s[0..len) with its query redacted (13.2) into buf, as is (no
  * escaping; a cut may fall inside a UTF-8 sequence), NUL-terminated when
  * cap > 0, ending with "..." when cut (*truncated, may be NULL, tells).

@@ -1,8 +1,10 @@
 /* Log destinations, line formatting and per-thread buffering.
  *
- * The logging path takes no lock: every line (or buffered batch of lines) is
- * one write(2) on a descriptor whose number never changes while the files are
- * open. log_reopen() swaps the files underneath with dup3(), which is atomic.
+ * Formatting takes no lock. Every line (or buffered batch of whole lines) is
+ * written under its destination's write lock, so batches of two threads
+ * never interleave, even on a pipe, where a write larger than PIPE_BUF is not
+ * atomic. The descriptor numbers never change while the files are open:
+ * log_reopen() swaps the files underneath with dup3(), which is atomic.
  * log_open() and log_close() must not race with logging threads.
  */
 #include "log/log.h"
@@ -19,7 +21,7 @@
 #include <unistd.h>
 
 #define MSG_MAX 8192     /* message bytes kept after escaping */
-#define BUF_SIZE 16384   /* per-thread buffer per destination */
+#define BUF_SIZE 65536   /* per-thread buffer per destination */
 #define TS_PREFIX_MAX 32 /* "YYYY-MM-DDTHH:MM:SS." */
 #define LINE_SIZE (TS_PREFIX_MAX + 8 + 7 + MSG_MAX + 4)
 
@@ -35,6 +37,8 @@ static bool g_files;
 static int g_fd[DEST_COUNT] = { STDOUT_FILENO, STDOUT_FILENO };
 static char g_path[DEST_COUNT][PATH_MAX];
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* open/reopen/close */
+static pthread_mutex_t g_write_lock[DEST_COUNT] = { PTHREAD_MUTEX_INITIALIZER,
+                                                    PTHREAD_MUTEX_INITIALIZER };
 
 struct log_tls {
     bool buffered;
@@ -43,6 +47,8 @@ struct log_tls {
     size_t ts_len;
     char ts_prefix[TS_PREFIX_MAX];
     size_t used[DEST_COUNT];
+    int acc_dest;  /* the access line begun in place: its destination */
+    size_t acc_at; /* and where its message starts in buf[acc_dest] */
     char raw[MSG_MAX + 1];
     char line[LINE_SIZE];
     char buf[DEST_COUNT][BUF_SIZE];
@@ -73,10 +79,17 @@ static void write_all(int fd, const char *p, size_t len)
     }
 }
 
+static void write_locked(int dest, const char *p, size_t len)
+{
+    pthread_mutex_lock(&g_write_lock[dest]);
+    write_all(g_fd[dest], p, len);
+    pthread_mutex_unlock(&g_write_lock[dest]);
+}
+
 static void flush_dest(struct log_tls *t, int dest)
 {
     if (t->used[dest] > 0) {
-        write_all(g_fd[dest], t->buf[dest], t->used[dest]);
+        write_locked(dest, t->buf[dest], t->used[dest]);
         t->used[dest] = 0;
     }
 }
@@ -202,13 +215,13 @@ static size_t sanitize(char *dst, const char *src, size_t len, bool truncated)
 static void put(struct log_tls *t, int dest, const char *p, size_t n)
 {
     if (!t->buffered) {
-        write_all(g_fd[dest], p, n);
+        write_locked(dest, p, n);
         return;
     }
     if (t->used[dest] + n > BUF_SIZE)
         flush_dest(t, dest);
     if (n > BUF_SIZE) {
-        write_all(g_fd[dest], p, n);
+        write_locked(dest, p, n);
         return;
     }
     memcpy(t->buf[dest] + t->used[dest], p, n);
@@ -296,6 +309,48 @@ void log_access(const char *msg, size_t len)
     else
         emit(t, DEST_SYS, level_tags[LOG_INFO], msg, len, false);
 out:
+    errno = saved;
+}
+
+char *log_access_begin(size_t *cap)
+{
+    int saved = errno;
+    struct log_tls *t;
+    char *p = NULL;
+
+    if (!log_access_enabled() || !(t = get_tls()))
+        goto out;
+    int dest = g_files ? DEST_ACC : DEST_SYS;
+    if (t->used[dest] + LINE_SIZE > BUF_SIZE)
+        flush_dest(t, dest);
+    p = t->buf[dest] + t->used[dest];
+    size_t n = format_timestamp(t, p);
+    p[n++] = ' ';
+    if (!g_files) {
+        memcpy(p + n, level_tags[LOG_INFO], 5);
+        n += 5;
+        p[n++] = ' ';
+    }
+    t->acc_dest = dest;
+    t->acc_at = t->used[dest] + n;
+    p += n;
+    *cap = MSG_MAX;
+out:
+    errno = saved;
+    return p;
+}
+
+void log_access_end(size_t len)
+{
+    int saved = errno;
+    struct log_tls *t = tls;
+    int dest = t->acc_dest;
+    size_t end = t->acc_at + (len < MSG_MAX ? len : MSG_MAX);
+
+    t->buf[dest][end] = '\n';
+    t->used[dest] = end + 1;
+    if (!t->buffered)
+        flush_dest(t, dest);
     errno = saved;
 }
 

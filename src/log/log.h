@@ -2,10 +2,11 @@
  *
  * Without a log directory both go to stdout; with one, the access log goes to
  * DIR/access.log and everything else to DIR/rpxy.log (files created 0640,
- * opened for append). Lines are formatted into a per-thread buffer and written
- * with one write(2) per flush, so a worker never blocks on a log line:
- * threads that call log_set_buffered(true) flush with log_flush() once per
- * loop pass (and when the buffer fills); other threads write each line at once.
+ * opened for append). Lines are formatted into a per-thread buffer (64 KiB
+ * per destination) and written with one write(2) per flush: threads that
+ * call log_set_buffered(true) flush with log_flush() once per loop pass (and
+ * when the buffer fills); other threads write each line at once. A write
+ * holds its destination's lock, so lines of two threads never interleave.
  *
  * System line:  2026-06-13T00:00:00.000000Z  INFO message
  * Access line:  stdout: same shape at INFO; file: "<timestamp> <message>".
@@ -54,8 +55,18 @@ bool log_access_enabled(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level level, const char *fmt, va_list ap);
 
-/* One access-log message (no timestamp, no newline). */
+/* One access-log message (no timestamp, no newline); control bytes are
+ * escaped as in system lines. */
 void log_access(const char *msg, size_t len);
+
+/* An access line formatted in place: returns where its message goes in this
+ * thread's buffer, after the timestamp (and " INFO " on stdout), with room
+ * for *cap bytes (a NUL may be written in the last one), or NULL when access
+ * lines are off. The message must hold no control byte (alog_format's output
+ * holds none); nothing may be logged on this thread before
+ * log_access_end(len) ends the line (len <= *cap - 1). */
+char *log_access_begin(size_t *cap);
+void log_access_end(size_t len);
 
 /* Per-thread buffering: off by default. */
 void log_set_buffered(bool on);

@@ -84,11 +84,7 @@ void exchange_access_log(struct exchange *ex, int status)
         return;
     struct alog_fields f;
     fill_alog(ex, status, &f);
-    char line[8192];
-    bool trunc;
-    bool redact = ex->rt && ex->rt->cfg->redact_query_in_access_log;
-    size_t n = alog_format(&f, redact, line, sizeof(line), &trunc);
-    log_access(line, n);
+    alog_write(&f, ex->rt && ex->rt->cfg->redact_query_in_access_log);
 }
 
 /* The ERROR line of SPEC 4.11: "<error text>: <access message without status>". */

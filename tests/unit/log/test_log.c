@@ -490,18 +490,18 @@ static void test_buffered(void)
     free(sys);
     free(acc);
 
-    /* Overflowing the 16 KiB buffer writes out complete lines on its own. */
+    /* Overflowing the 64 KiB buffer writes out complete lines on its own. */
     stat(syslog_path, &st);
     size0 = st.st_size;
     /* 34 bytes of timestamp and level + 65 of message + newline = 100. */
-    for (int i = 0; i < 400; i++)
+    for (int i = 0; i < 1000; i++)
         log_info("filler line %04d %.48s", i, "................................................");
     stat(syslog_path, &st);
     TAP_OK(st.st_size > size0 && (st.st_size - size0) % 100 == 0,
            "buffered: a full buffer is written in whole lines");
     log_set_buffered(false);
     stat(syslog_path, &st);
-    TAP_INT_EQ(st.st_size - size0, 400 * 100, "buffered: turning buffering off flushes");
+    TAP_INT_EQ(st.st_size - size0, 1000 * 100, "buffered: turning buffering off flushes");
     log_info("unbuffered again");
     sys = slurp(syslog_path);
     TAP_OK(strstr(sys, "unbuffered again\n") != NULL, "buffered: off means written at once");
