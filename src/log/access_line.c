@@ -75,8 +75,8 @@ static size_t alog_dec(char *out, unsigned v)
                                 "25262728293031323334353637383940414243444546474849"
                                 "50515253545556575859606162636465666768697071727374"
                                 "75767778798081828384858687888990919293949596979899";
-    size_t n = 1;
-    for (unsigned rest = v; rest >= 10; rest /= 10)
+    size_t n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : 6;
+    for (unsigned rest = v / 1000000; rest > 0; rest /= 10)
         n++;
     size_t i = n;
     for (; v >= 10; v /= 100) {
@@ -242,12 +242,18 @@ static void alog_client(struct alog_out *o, const struct alog_fields *f)
     char ip[46];
     if (a.family != 4 && a.family != 6)
         return;
-    if (a.family == 6)
-        ALOG_LIT(o, "[");
-    if (o->limit - o->len >= sizeof ip)
-        o->len += ip_format(&a, o->buf + o->len); /* its NUL is overwritten */
-    else
+    if (a.family == 4 && o->limit - o->len >= 16) { /* "255.255.255.255." */
+        char *p = o->buf + o->len;
+        for (int i = 0; i < 4; i++) {
+            p += alog_dec(p, a.bytes[i]);
+            *p++ = '.';
+        }
+        o->len = (size_t)(p - 1 - o->buf); /* the last '.' dropped */
+    } else {
+        if (a.family == 6)
+            ALOG_LIT(o, "[");
         alog_run(o, ip, ip_format(&a, ip));
+    }
     if (a.family == 6)
         ALOG_LIT(o, "]:");
     else

@@ -315,6 +315,77 @@ static void test_escaping(void)
            "redacted keys escaped too");
 }
 
+/* Fields are copied eight bytes at a time: one byte out of printable ASCII
+ * at any place of a field of any length, next to the range's edges. */
+static void test_word_boundaries(void)
+{
+    static const unsigned char outside[] = { 0x00, 0x01, 0x1f, 0x7f, 0x80, 0xc3, 0xfe, 0xff };
+    static const char edges[] = " ~!}";
+    int bad = 0, plain_bad = 0;
+    for (size_t len = 1; len <= 40; len++) {
+        char in[41], want[64], line[128];
+        for (size_t i = 0; i < len; i++)
+            in[i] = edges[i % 4];
+        struct alog_fields f = { .user_agent = { in, len }, .version = ALOG_HTTP_11 };
+        snprintf(want, sizeof want, "\"%.*s\"", (int)len, in);
+        alog_format(&f, false, line, sizeof line, NULL);
+        plain_bad += strstr(line, want) == NULL;
+        for (size_t pos = 0; pos < len; pos++) {
+            for (size_t k = 0; k < COUNT(outside); k++) {
+                char saved = in[pos];
+                in[pos] = (char)outside[k];
+                snprintf(want, sizeof want, "\"%.*s\\x%02x%.*s\"", (int)pos, in, outside[k],
+                         (int)(len - pos - 1), in + pos + 1);
+                alog_format(&f, false, line, sizeof line, NULL);
+                bad += strstr(line, want) == NULL;
+                in[pos] = saved;
+            }
+        }
+    }
+    TAP_INT_EQ(plain_bad, 0, "words: 0x20 and 0x7e kept, fields of 1 to 40 bytes");
+    TAP_INT_EQ(bad, 0, "words: a byte outside escaped at each place of each length");
+}
+
+static void test_numbers(void)
+{
+    static const struct {
+        const char *ip;
+        unsigned port;
+        const char *want;
+    } clients[] = {
+        { "0.0.0.0", 0, "example.com <- 0.0.0.0:0 -- " },
+        { "255.255.255.255", 65535, "example.com <- 255.255.255.255:65535 -- " },
+        { "10.200.3.45", 9, "example.com <- 10.200.3.45:9 -- " },
+        { "1.20.100.9", 10, "example.com <- 1.20.100.9:10 -- " },
+        { "9.99.199.0", 99, "example.com <- 9.99.199.0:99 -- " },
+        { "::ffff:100.0.10.1", 100, "example.com <- 100.0.10.1:100 -- " },
+        { "fe80::1", 1000, "example.com <- [fe80::1]:1000 -- " },
+        { "2001:db8::2", 10000, "example.com <- [2001:db8::2]:10000 -- " },
+    };
+    struct alog_fields f = example();
+    for (size_t i = 0; i < COUNT(clients); i++) {
+        f.client_ip = addr(clients[i].ip);
+        f.client_port = (uint16_t)clients[i].port;
+        const char *line = fmt(&f, false);
+        TAP_OK(strncmp(line, clients[i].want, strlen(clients[i].want)) == 0, clients[i].want);
+    }
+
+    static const struct {
+        unsigned code;
+        const char *text;
+    } statuses[] = {
+        { 7, "-- 7 <unknown status code> --" },
+        { 1000, "-- 1000 <unknown status code> --" },
+        { 65536, "-- 65536 <unknown status code> --" },
+        { 4294967295u, "-- 4294967295 <unknown status code> --" },
+    };
+    f = example();
+    for (size_t i = 0; i < COUNT(statuses); i++) {
+        f.status = statuses[i].code;
+        TAP_OK(strstr(fmt(&f, false), statuses[i].text) != NULL, statuses[i].text);
+    }
+}
+
 /* The part before "..." must be a prefix of the full line that ends on a
  * unit boundary: not inside an escape, not inside a UTF-8 sequence. */
 static bool clean_cut(const char *full, const char *got, size_t n)
@@ -342,7 +413,7 @@ static void test_truncation(void)
     f.user_agent = S("caf\xc3\xa9 \r\n \xf0\x9f\x98\x80 end");
     char full[1024], buf[1024];
     size_t full_len = alog_format(&f, true, full, sizeof full, NULL);
-    int bad = 0, bad_flag = 0, bad_cut = 0;
+    int bad = 0, bad_flag = 0, bad_cut = 0, bad_short = 0;
     for (size_t cap = 1; cap <= full_len + 2; cap++) {
         bool trunc = false;
         memset(buf, '#', sizeof buf);
@@ -361,10 +432,13 @@ static void test_truncation(void)
             bad++;
         else if (!clean_cut(full, buf, n - dots))
             bad_cut++;
+        else if (cap - 1 - n >= 4) /* a unit of up to 4 bytes would have fit */
+            bad_short++;
     }
     TAP_INT_EQ(bad, 0, "truncation: NUL-terminated, within cap, ends with ...");
     TAP_INT_EQ(bad_flag, 0, "truncation: flag set exactly when cut");
     TAP_INT_EQ(bad_cut, 0, "truncation: cut on a character or escape boundary");
+    TAP_INT_EQ(bad_short, 0, "truncation: no shorter than the last whole unit");
 
     bool trunc = false;
     size_t n = alog_format(&f, false, buf, 20, &trunc);
@@ -389,6 +463,8 @@ int main(void)
     test_fields();
     test_redaction();
     test_escaping();
+    test_word_boundaries();
+    test_numbers();
     test_truncation();
     return tap_done();
 }
