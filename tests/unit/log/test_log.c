@@ -127,6 +127,21 @@ static bool is_access_line(const char *line, const char *msg)
            strcmp(line + 28, msg) == 0;
 }
 
+/* One access line through log_access_begin/end; false when they are off. */
+static bool put_access(const char *msg)
+{
+    size_t cap, n = strlen(msg);
+    char *p = log_access_begin(&cap);
+
+    if (!p)
+        return false;
+    if (n > cap - 1)
+        n = cap - 1;
+    memcpy(p, msg, n);
+    log_access_end(n);
+    return true;
+}
+
 /* Redirects fd 1 or 2 into a file for the duration of a test step. No TAP
  * output may happen in between (it would land in the file). */
 struct capture {
@@ -295,8 +310,20 @@ static void test_stdout(void)
     TAP_OK(is_sys_line(line_at(out, 1, line, sizeof line), "TRACE", "trc"), "stdout: TRACE line");
     free(out);
 
+    {
+        bool written;
+        capture_begin(&cap, STDOUT_FILENO, "stdout-inplace");
+        written = put_access("GET /in-place 200");
+        out = capture_end(&cap);
+        TAP_OK(written && count_lines(out) == 1 &&
+                   is_sys_line(line_at(out, 0, line, sizeof line), " INFO", "GET /in-place 200"),
+               "stdout: an access line in place is an INFO line too");
+        free(out);
+    }
+
     log_open(NULL, LOG_WARN);
     TAP_OK(!log_access_enabled(), "stdout: access disabled at warn");
+    TAP_OK(!put_access("GET /x 200"), "stdout: no room for access lines at warn");
     capture_begin(&cap, STDOUT_FILENO, "stdout3");
     log_info("not shown");
     log_access("GET /x 200", 10);
@@ -675,6 +702,170 @@ static void test_concurrent(void)
     free(sys);
 }
 
+/* ---- access lines formatted in place ------------------------------------ */
+
+static void test_access_in_place(void)
+{
+    static char big[8191 + 1];
+    char *acc, line[256];
+    int acc0;
+    off_t size0;
+    struct stat st;
+
+    acc = slurp(acclog_path);
+    acc0 = count_lines(acc);
+    free(acc);
+    errno = EBADF;
+    TAP_OK(put_access("in place one"), "in place: enabled with files");
+    TAP_INT_EQ(errno, EBADF, "in place: errno preserved");
+    log_access("in place one", 12);
+    acc = slurp(acclog_path);
+    TAP_INT_EQ(count_lines(acc), acc0 + 2, "in place: unbuffered thread writes at once");
+    TAP_OK(is_access_line(line_at(acc, acc0, line, sizeof line), "in place one"),
+           "in place: \"<timestamp> <message>\"");
+    TAP_STR_EQ(line + 27, line_at(acc, acc0 + 1, line, sizeof line) + 27,
+               "in place: the same line as log_access");
+    free(acc);
+
+    log_set_buffered(true);
+    put_access("buffered in place 1");
+    log_info("system line between");
+    put_access("buffered in place 2");
+    acc = slurp(acclog_path);
+    TAP_INT_EQ(count_lines(acc), acc0 + 2, "in place: buffered until the flush");
+    free(acc);
+    log_flush();
+    acc = slurp(acclog_path);
+    TAP_OK(count_lines(acc) == acc0 + 4 &&
+               is_access_line(line_at(acc, acc0 + 2, line, sizeof line), "buffered in place 1") &&
+               is_access_line(line_at(acc, acc0 + 3, line, sizeof line), "buffered in place 2"),
+           "in place: flushed in order, the system line elsewhere");
+    free(acc);
+
+    /* The longest message: 28 bytes of timestamp + 8191 + newline = 8220;
+     * a 64 KiB buffer takes 7 of them before it is written out. */
+    memset(big, 'm', sizeof big - 1);
+    stat(acclog_path, &st);
+    size0 = st.st_size;
+    for (int i = 0; i < 20; i++)
+        put_access(big);
+    stat(acclog_path, &st);
+    TAP_OK(st.st_size > size0 && (st.st_size - size0) % 8220 == 0,
+           "in place: a full buffer is written in whole lines");
+    log_set_buffered(false);
+    stat(acclog_path, &st);
+    TAP_INT_EQ(st.st_size - size0, 20 * 8220, "in place: every long line written");
+}
+
+/* Lines of several threads on a pipe that fills up: a write larger than
+ * PIPE_BUF is split there, so only the logger's lock keeps lines whole. */
+#define PIPE_THREADS 4
+#define PIPE_LINES 400
+#define PIPE_PAD 3000
+
+struct pipe_reader {
+    int fd;
+    char *data;
+    size_t len, cap;
+};
+
+static void *read_pipe_slowly(void *arg)
+{
+    struct pipe_reader *r = arg;
+    ssize_t n;
+
+    for (;;) {
+        if (r->cap - r->len < 4096) {
+            r->cap = r->cap * 2 + 65536;
+            r->data = realloc(r->data, r->cap + 1);
+            if (!r->data)
+                abort();
+        }
+        n = read(r->fd, r->data + r->len, 4096);
+        if (n <= 0)
+            break;
+        r->len += (size_t)n;
+        usleep(100);
+    }
+    r->data[r->len] = '\0';
+    return NULL;
+}
+
+static void *pipe_writer(void *arg)
+{
+    static char pad[PIPE_PAD + 1];
+    int id = (int)(long)arg;
+    char msg[PIPE_PAD + 64];
+
+    memset(pad, 'p', PIPE_PAD);
+    log_set_buffered(true);
+    for (int i = 0; i < PIPE_LINES; i++) {
+        snprintf(msg, sizeof msg, "t%d n%04d %s end", id, i, pad);
+        put_access(msg);
+        if (i % 25 == 24)
+            log_flush();
+    }
+    log_set_buffered(false);
+    return NULL;
+}
+
+/* "<timestamp>  INFO t<id> n<nnnn> ppp...p end", as pipe_writer wrote it. */
+static bool parse_pipe_line(const char *p, int *id, int *n)
+{
+    int used = 0;
+
+    if (strlen(p) != 34 + 9 + PIPE_PAD + 4 || !is_timestamp(p) ||
+        strncmp(p + 27, "  INFO ", 7) != 0)
+        return false;
+    if (sscanf(p + 34, "t%d n%4d %n", id, n, &used) != 2 || used != 9)
+        return false;
+    if (*id < 0 || *id >= PIPE_THREADS || *n < 0 || *n >= PIPE_LINES)
+        return false;
+    return strspn(p + 43, "p") == PIPE_PAD && strcmp(p + 43 + PIPE_PAD, " end") == 0;
+}
+
+static void test_threads_on_a_pipe(void)
+{
+    static bool seen[PIPE_THREADS][PIPE_LINES];
+    struct pipe_reader r = { 0 };
+    pthread_t th[PIPE_THREADS], reader;
+    int fds[2], saved, whole = 0, dupes = 0;
+
+    log_open(NULL, LOG_INFO);
+    fflush(stdout);
+    if (pipe(fds) != 0)
+        abort();
+    saved = dup(STDOUT_FILENO);
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[1]);
+    r.fd = fds[0];
+    pthread_create(&reader, NULL, read_pipe_slowly, &r);
+    for (long i = 0; i < PIPE_THREADS; i++)
+        pthread_create(&th[i], NULL, pipe_writer, (void *)i);
+    for (int i = 0; i < PIPE_THREADS; i++)
+        pthread_join(th[i], NULL);
+    dup2(saved, STDOUT_FILENO); /* the last write end: the reader sees EOF */
+    close(saved);
+    pthread_join(reader, NULL);
+    close(fds[0]);
+
+    for (char *p = r.data, *end; p && *p; p = end + 1) {
+        int id, n;
+        end = strchr(p, '\n');
+        if (!end)
+            break;
+        *end = '\0';
+        if (parse_pipe_line(p, &id, &n)) {
+            dupes += seen[id][n];
+            seen[id][n] = true;
+            whole++;
+        }
+    }
+    TAP_INT_EQ(whole, PIPE_THREADS * PIPE_LINES, "pipe: every line whole, none lost");
+    TAP_INT_EQ(dupes, 0, "pipe: no line twice");
+    free(r.data);
+}
+
 /* ---- failures ----------------------------------------------------------- */
 
 static void test_open_failures(void)
@@ -733,8 +924,10 @@ int main(void)
     test_escaping();
     test_buffered();
     test_thread_exit_flush();
+    test_access_in_place();
     test_reopen();
     test_concurrent();
+    test_threads_on_a_pipe();
     test_open_failures();
     log_close();
     nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
