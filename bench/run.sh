@@ -479,7 +479,10 @@ target_cmd() {
 for v in "" -log $([ "$WANT_TLS" = 1 ] && echo -tls) $([ "$WANT_H2" = 1 ] && echo -h2); do
     cfg_targets=$TARGETS
     [ "$v" = -h2 ] && cfg_targets=$H2_TARGETS
-    [ "$v" = -log ] && cfg_targets=$([[ " $TARGETS " == *" nginx "* ]] && [[ " $ACCESS_LOG " == *" on "* ]] && echo nginx)
+    if [ "$v" = -log ]; then # nginx+log's config
+        cfg_targets=""
+        if [[ " $TARGETS " == *" nginx "* && " $ACCESS_LOG " == *" on "* ]]; then cfg_targets=nginx; fi
+    fi
     [[ " $cfg_targets " == *" nginx "* ]] && { "$NGINX" -t -q -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx$v.conf" >"$WORK/nginx-t.log" 2>&1 ||
         die "nginx rejects its config nginx$v.conf: $(cat "$WORK/nginx-t.log")"; }
     [[ " $cfg_targets " == *" haproxy "* ]] && { "$HAPROXY" -c -q -f "$WORK/haproxy$v.cfg" >"$WORK/haproxy-c.log" 2>&1 ||
