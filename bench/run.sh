@@ -835,10 +835,28 @@ cg_run() {
     CG_IR=$(awk 'FNR == 1 { seen = 0 } /^summary:/ { s += $2; seen = 1 } /^totals:/ && !seen { s += $2 }
         END { printf "%.0f", s }' "${files[@]}")
     [ "${CG_IR:-0}" -gt 0 ] || die "no instruction count in the callgrind profile of $t ($phase)"
+    CG_MALLOC=$(cg_calls malloc "${files[@]}")
+    CG_FREE=$(cg_calls free "${files[@]}")
+}
+
+# cg_calls NAME FILE...: calls to the C library's NAME (malloc, free) in
+# callgrind profiles, summed over its callers.
+cg_calls() {
+    local name=$1 f n=0
+    shift
+    for f in "$@"; do
+        n=$((n + $(callgrind_annotate --tree=caller --inclusive=yes "$f" 2>/dev/null | awk -v fn="$name" '
+            /^$/ { sum = 0; next }
+            / < / { c = $0; sub(/.*\(/, "", c); sub(/x\).*/, "", c); gsub(/,/, "", c); sum += c; next }
+            $0 ~ "\\*  [^ ]*:" fn " \\[[^]]*/libc\\.so" { total += sum }
+            { sum = 0 }
+            END { print total + 0 }')))
+    done
+    echo "$n"
 }
 
 mode_callgrind() {
-    local t idle total per lines CG_IR CG_SECONDS
+    local t idle total per lines allocs CG_IR CG_SECONDS CG_MALLOC CG_FREE
     local res="$WORK/res.cg"
     # rpxy and nginx also with their access log (rpxy+log, nginx+log)
     local with_log
@@ -852,6 +870,7 @@ mode_callgrind() {
     for t in $(measured_targets proxies); do
         cg_run "$t" load
         total=$CG_IR
+        allocs="$CG_MALLOC $CG_FREE"
         # every request has its line once the proxy has stopped
         lines=$(access_log_lines "$t")
         if [ -n "$lines" ] && [ "$lines" != $((REQUESTS + 1)) ]; then
@@ -863,8 +882,11 @@ mode_callgrind() {
         per=$(awk -v a="$total" -v b="$idle" -v n=$((REQUESTS + 1)) 'BEGIN { printf "%.0f", (a - b) / n }')
         [ "$per" -gt 0 ] || die "$t: the idle run ($idle Ir) cost more than the load run ($total Ir)"
         echo "$per" >"$res/$t"
-        printf '%-9s Ir with load %13s, idle for %ss %12s  -> %s instructions/request%s\n' \
-            "$t" "$total" "$CG_SECONDS" "$idle" "$per" "${lines:+ ($lines access lines)}"
+        # malloc and free per request, the idle run's taken off
+        allocs=$(awk -v l="$allocs" -v m="$CG_MALLOC" -v f="$CG_FREE" -v n=$((REQUESTS + 1)) \
+            'BEGIN { split(l, a, " "); printf "malloc %.2f, free %.2f", (a[1] - m) / n, (a[2] - f) / n }')
+        printf '%-9s Ir with load %13s, idle for %ss %12s  -> %s instructions/request (%s per request)%s\n' \
+            "$t" "$total" "$CG_SECONDS" "$idle" "$per" "$allocs" "${lines:+ ($lines access lines)}"
     done
     say ""
     say "scenario: user-space instructions per request (callgrind Ir, (load - idle) / requests), h2load --h1 -n $REQUESTS -c $CONNS, 1 worker"
