@@ -1,7 +1,8 @@
 """The buffered access log under load: every request has exactly one whole
 line (two worker threads, a file or a pipe as destination), none is lost
-when the files are rotated (SIGUSR1) or the proxy stops (SIGTERM), and a
-line is written promptly, not when a buffer happens to fill up."""
+when the files are rotated (SIGUSR1), the configuration reloaded (SIGHUP) or
+the proxy stops (SIGTERM), and a line is written promptly, not when a buffer
+happens to fill up."""
 import os
 import re
 import signal
@@ -176,6 +177,24 @@ def test_sigusr1_rotation_under_load_loses_nothing(fast_backend, start_proxy, tm
     assert sum(counts) == n, counts
     assert counts[0] > 0 and counts[-1] > 0, counts
     assert (logs / "rpxy.log").read_text().count("Log files reopened") == len(rotated)
+
+
+def test_reload_under_load_loses_nothing(fast_backend, start_proxy, tmp_path):
+    logs = tmp_path / "logs"
+    p = start_proxy(config(fast_backend), log_dir=logs)
+    n = 30000
+    load = h2load(p.port, n, agent="reload")
+    reloads = 0
+    while load.poll() is None and reloads < 3:
+        time.sleep(0.2)
+        p.signal(signal.SIGHUP)  # forces a reload: new runtime, workers switch
+        reloads += 1
+    assert h2load_2xx(load) == n
+    assert reloads >= 2, "the load ended before two reloads"
+    assert p.stop() == 0
+    pattern = re.compile(access_re(p.port, fast_backend.port).pattern.replace(AGENT, "reload"))
+    assert check_lines((logs / "access.log").read_text(), pattern) == n
+    assert (logs / "rpxy.log").read_text().count("Configuration updated.") >= 2
 
 
 def test_sigterm_under_load_loses_nothing(fast_backend, start_proxy, tmp_path):
