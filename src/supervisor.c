@@ -407,17 +407,9 @@ int supervisor_run(const struct cli_options *o)
         return 1;
     }
     size_t n_workers = n_workers_for(cfg);
-    struct lset *ls = lset_build(cfg, n_workers, NULL, false);
-    if (!ls) {
-        log_error("rpxy service exited: cannot bind the listeners");
-        cfg_free(cfg);
-        free(wf.text);
-        log_close();
-        return 1;
-    }
+    /* the cache directory is ready before the first connection is accepted */
     struct runtime *rt = runtime_build(cfg);
     if (!rt) {
-        lset_unref(ls);
         free(wf.text);
         log_close();
         return 1;
@@ -425,7 +417,14 @@ int supervisor_run(const struct cli_options *o)
     if (attach_cache(rt, acme_err, sizeof(acme_err)) < 0) {
         log_error("rpxy service exited: %s", acme_err);
         runtime_unref(rt);
-        lset_unref(ls);
+        free(wf.text);
+        log_close();
+        return 1;
+    }
+    struct lset *ls = lset_build(rt->cfg, n_workers, NULL, false);
+    if (!ls) {
+        log_error("rpxy service exited: cannot bind the listeners");
+        runtime_unref(rt);
         free(wf.text);
         log_close();
         return 1;

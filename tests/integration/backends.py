@@ -213,7 +213,8 @@ class Proxy:
     test needs another NAME, or the first would reload the second's config
     (it watches its file) and both would listen on one port (SO_REUSEPORT)."""
 
-    def __init__(self, tmp_path, config, port, env=None, log_dir=None, name="rpxy"):
+    def __init__(self, tmp_path, config, port, env=None, log_dir=None, name="rpxy",
+                 also_wait=()):
         self.port = port
         self.path = tmp_path / f"{name}.toml"
         self.path.write_text(config)
@@ -225,14 +226,19 @@ class Proxy:
         if log_dir:
             args += ["--log-dir", str(log_dir)]
         self.proc = subprocess.Popen(args, stdout=self.out, stderr=subprocess.STDOUT, env=full_env)
+        # every listener the test will use (the plaintext and the TLS one
+        # are bound by different steps of the start)
+        waiting = list(also_wait) + [port]
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self.out.close()
                 raise AssertionError(f"rpxy exited {self.proc.returncode}:\n{self.log()}")
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return
+                socket.create_connection(("127.0.0.1", waiting[-1]), timeout=0.2).close()
+                waiting.pop()
+                if not waiting:
+                    return
             except OSError:
                 time.sleep(0.05)
         self.proc.kill()

@@ -143,8 +143,10 @@ def start_proxy(tmp_path):
             port, tls_port = free_port(), free_port()
             text = config.replace("{port}", str(port)).replace("{tls_port}", str(tls_port))
             wait = port if "{port}" in config else tls_port
+            also = (tls_port,) if "{port}" in config and "{tls_port}" in config else ()
             try:
-                p = Proxy(tmp_path, text, wait, env=env, log_dir=log_dir, name=name)
+                p = Proxy(tmp_path, text, wait, env=env, log_dir=log_dir, name=name,
+                          also_wait=also)
                 break
             except AssertionError as e:
                 # rpxy could not bind: another process took the port after
