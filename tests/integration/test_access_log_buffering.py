@@ -175,7 +175,9 @@ def test_sigusr1_rotation_under_load_loses_nothing(fast_backend, start_proxy, tm
     pattern = re.compile(access_re(p.port, fast_backend.port).pattern.replace(AGENT, "rotation"))
     counts = [check_lines(path.read_text(), pattern) for path in [*rotated, logs / "access.log"]]
     assert sum(counts) == n, counts
-    assert counts[0] > 0 and counts[-1] > 0, counts
+    # the lines are spread over the files (the last one may be empty when
+    # the load ended right after the last rotation)
+    assert counts[0] > 0 and sum(c > 0 for c in counts) >= 2, counts
     assert (logs / "rpxy.log").read_text().count("Log files reopened") == len(rotated)
 
 
