@@ -223,7 +223,9 @@ const char cfg_reference_intro[] =
     "listener.\n"
     "- `rpxy_config_reloads_total{result}`, `rpxy_config_last_success_timestamp_seconds`, "
     "`rpxy_workers`, `rpxy_apps`, `rpxy_upstream_healthy{app,path,upstream}` (0 when health "
-    "checks took it out) and `rpxy_certificate_expiry_timestamp_seconds{server_name}`.\n";
+    "checks took it out), `rpxy_upstream_connections_total`, `_open` and `_idle` (the "
+    "keep-alive pools, refreshed every second) and "
+    "`rpxy_certificate_expiry_timestamp_seconds{server_name}`.\n";
 
 void cfg_print_key_type(const struct cfg_key *k, FILE *out)
 {
