@@ -18,6 +18,8 @@ packages=(
   python3-h2 python3-httpx python3-grpcio
   # ACME tests: a real ACME server (pebble; the package carries pebble-challtestsrv too)
   pebble
+  # PROXY protocol tests: HAProxy as a real sender (send-proxy, send-proxy-v2)
+  haproxy
   # HTTP/3 tests: ngtcp2's client (gtlsclient)
   ngtcp2-client
   # TLS end-to-end tests: Chromium (offers X25519MLKEM768), certutil for its trust store, testssl.sh

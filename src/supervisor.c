@@ -17,11 +17,14 @@
 #include "acme/manager.h"
 #include "admin/admin_server.h"
 #include "acme/registry.h"
+#include "cache/index.h"
 #include "config/config.h"
+#include "config/toml_equal.h"
 #include "core/listeners.h"
 #include "core/server.h"
 #include "core/worker.h"
 #include "log/log.h"
+#include "log/request_debug.h"
 #include "metrics/counters.h"
 #include "tls/cert_store.h"
 #include "tls/client.h"
@@ -89,12 +92,17 @@ static void log_startup(const struct cfg *c)
                  "(server_name: %s).",
                  c->default_app_ref->name, c->default_app_ref->server_name);
     if (c->cache.enabled)
-        log_warn("[experimental.cache] is not implemented by this build yet: responses are not "
-                 "cached");
-    log_info("Cache is disabled");
-    if (c->proxy_protocol.enabled)
-        log_warn("[experimental.tcp_recv_proxy_protocol] is not implemented by this build yet: "
-                 "connections are served without reading a PROXY header");
+        log_info("Cache is enabled: cache dir = \"%s\"", c->cache.cache_dir);
+    else
+        log_info("Cache is disabled");
+    if (c->proxy_protocol.enabled) {
+        log_warn("PROXY protocol receive is enabled: every TCP connection (HTTP and HTTPS "
+                 "listeners) must begin with a PROXY header; clients connecting directly are "
+                 "closed");
+        log_warn("PROXY headers are not authenticated: the client address they carry is "
+                 "believed from the %zu trusted_proxies network(s) only",
+                 c->proxy_protocol.n_trusted_proxies);
+    }
     if (c->acme.enabled && !acme_in_use(c))
         log_info("[experimental.acme] is set but no app has tls.acme = true");
     if (c->ignore_sni_consistency)
@@ -113,10 +121,25 @@ static void log_startup(const struct cfg *c)
 /* The config file as last loaded, to ignore events that change nothing. */
 struct watched {
     const char *path;
-    char *text;
+    char *text; /* as last read */
     size_t len;
+    char *running; /* the text of the configuration in service */
+    size_t running_len;
     struct stat st;
 };
+
+/* The configuration in service is now text (a copy is kept). */
+static void set_running(struct watched *wf, const char *text, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (copy) {
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+    }
+    free(wf->running);
+    wf->running = copy;
+    wf->running_len = copy ? len : 0;
+}
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -133,6 +156,20 @@ static size_t n_workers_for(const struct cfg *cfg)
         return cfg->worker_threads;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (size_t)n : 1;
+}
+
+/* The cache of rt's [experimental.cache]: the running one when the table
+ * did not change (ours: rpxy empties it on every reload), else a new one
+ * over a wiped directory. Returns 0, or -1 with a message in err. */
+static int attach_cache(struct runtime *rt, char *err, size_t cap)
+{
+    if (!rt->cfg->cache.enabled)
+        return 0;
+    struct runtime *cur = server_acquire_runtime();
+    rt->cache = cache_carry(cur ? cur->cache : NULL, &rt->cfg->cache, err, cap);
+    if (cur)
+        runtime_unref(cur);
+    return rt->cache ? 0 : -1;
 }
 
 /* Validates text (taking it over as wf's copy) and publishes it. Returns
@@ -174,6 +211,12 @@ static bool apply(struct watched *wf, char *text, size_t len)
         log_error("rpxy failed to be ready. Configuration does not updated: out of memory");
         return false;
     }
+    if (attach_cache(rt, errbuf, sizeof(errbuf)) < 0) {
+        lset_unref(ls);
+        runtime_unref(rt);
+        log_error("rpxy failed to be ready. Configuration does not updated: %s", errbuf);
+        return false;
+    }
     if (acme_in_use(rt->cfg) && acme_registry_check(rt->cfg, errbuf, sizeof(errbuf)) < 0) {
         log_error("rpxy ACME error: %s; the ACME service keeps its previous settings", errbuf);
     } else {
@@ -183,6 +226,7 @@ static bool apply(struct watched *wf, char *text, size_t len)
     server_publish(rt, ls);
     health_stop(g_health);
     g_health = health_start(rt);
+    set_running(wf, text, len);
     log_info("Configuration updated.");
     return true;
 }
@@ -212,6 +256,15 @@ static void reload(struct watched *wf, bool forced)
     stat(wf->path, &wf->st);
     if (!forced && wf->text && len == wf->len && memcmp(text, wf->text, len) == 0) {
         free(text);
+        return;
+    }
+    if (!forced && wf->running && toml_text_equal(text, len, wf->running, wf->running_len)) {
+        /* comments, whitespace, key order: the same configuration (as rpxy
+         * compares it) keeps everything as it runs */
+        log_debug("%s changed but says the same: nothing to reload", wf->path);
+        free(wf->text);
+        wf->text = text;
+        wf->len = len;
         return;
     }
     service_reloading();
@@ -301,6 +354,7 @@ int supervisor_run(const struct cli_options *o)
     if (log_open(o->log_dir, log_level_from_env()) < 0)
         return 1;
     sd_notify_open();
+    request_debug_show_credentials(env_flag("RPXY_UNSAFE_DEBUG_HEADERS"));
     if (env_flag("RPXY_UNSAFE_DEBUG_HEADERS"))
         log_warn("RPXY_UNSAFE_DEBUG_HEADERS is enabled: Authorization, Cookie and "
                  "Proxy-Authorization values will be printed verbatim at debug level");
@@ -313,6 +367,7 @@ int supervisor_run(const struct cli_options *o)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by the workers */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* a file size limit fails the write (cache) instead of killing */
     int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 
     struct watched wf = { .path = o->config_path };
@@ -367,6 +422,14 @@ int supervisor_run(const struct cli_options *o)
         log_close();
         return 1;
     }
+    if (attach_cache(rt, acme_err, sizeof(acme_err)) < 0) {
+        log_error("rpxy service exited: %s", acme_err);
+        runtime_unref(rt);
+        lset_unref(ls);
+        free(wf.text);
+        log_close();
+        return 1;
+    }
     worker_set_conn_ops(&client_conn_ops);
     g_server.workers = calloc(n_workers, sizeof(*g_server.workers));
     for (size_t i = 0; g_server.workers && i < n_workers; i++) {
@@ -399,6 +462,8 @@ int supervisor_run(const struct cli_options *o)
     } else {
         log_error("rpxy service exited: cannot listen on admin_listen");
     }
+    if (wf.text)
+        set_running(&wf, wf.text, wf.len);
     if (ifd < 0)
         log_warn("Cannot watch %s for changes (%s); polling every %d s", wf.path,
                  strerror(watch_errno), STAT_POLL_MS / 1000);
@@ -497,6 +562,7 @@ int supervisor_run(const struct cli_options *o)
         close(ifd);
     close(sfd);
     free(wf.text);
+    free(wf.running);
     log_info("rpxy stopped");
     sd_notify_close();
     log_close();

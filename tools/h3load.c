@@ -44,6 +44,14 @@
  *   settings-twice    SETTINGS twice on our control stream
  *   h2-frame          a request stream: HEADERS, then frame type 0x06
  *   big-headers       a GET whose field section is about 70 KiB
+ * and, QUIC frames ngtcp2's client refuses to send (RFC 9000 4.6, 4.1, 19.8),
+ * forged into the plaintext of a 1-RTT packet:
+ *   stream-limit      a STREAM frame on the first bidirectional stream over
+ *                     the server's initial_max_streams_bidi
+ *   flow-control      a STREAM frame on stream 0 ending one byte past the
+ *                     server's initial_max_stream_data_bidi_remote
+ *   stream-state      a STREAM frame on stream 3, which only the server sends on
+ *                   (these print "forged_stream ID" and "forged_offset N" first)
  * Exit status 0 once something was printed. */
 #include "quic/crypto.h"
 #include "quic/crypto_client.h"
@@ -149,6 +157,12 @@ static struct raw_stream raws[2];
 static int nraws;
 static bool probe_sent, probe_done;
 static uint64_t probe_deadline; /* ns */
+
+/* --probe=stream-limit|flow-control|stream-state: frames that replace the
+ * plaintext of the next 1-RTT packet big enough for them (the rest becomes
+ * PADDING); ngtcp2 takes the packet for the one it built. */
+static uint8_t forged[32];
+static size_t forged_len;
 
 static void usage(FILE *out, int status)
 {
@@ -429,6 +443,63 @@ static int raw_open(struct conn *c, bool bidi, const uint8_t *data, size_t len)
     return 0;
 }
 
+static uint8_t *put_varint8(uint8_t *p, uint64_t v)
+{
+    p[0] = 0xc0 | (uint8_t)(v >> 56);
+    for (int i = 1; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+    return p + 8;
+}
+
+/* A STREAM frame (RFC 9000 19.8) with OFF and LEN set and one byte of data. */
+static void forge_stream_frame(uint64_t id, uint64_t offset)
+{
+    uint8_t *p = forged;
+    *p++ = 0x0e;
+    p = put_varint8(p, id);
+    p = put_varint8(p, offset);
+    *p++ = 1;
+    *p++ = 'x';
+    forged_len = (size_t)(p - forged);
+}
+
+static int encrypt_forging(uint8_t *dest, const ngtcp2_crypto_aead *aead,
+                           const ngtcp2_crypto_aead_ctx *aead_ctx, const uint8_t *plaintext,
+                           size_t plaintext_len, const uint8_t *nonce, size_t nonce_len,
+                           const uint8_t *aad, size_t aad_len)
+{
+    static uint8_t payload[TX_DGRAM];
+    bool short_header = aad_len > 0 && !(aad[0] & 0x80);
+    if (!forged_len || !short_header || plaintext_len < forged_len ||
+        plaintext_len > sizeof(payload))
+        return quic_crypto_encrypt(dest, aead, aead_ctx, plaintext, plaintext_len, nonce, nonce_len,
+                                   aad, aad_len);
+    memcpy(payload, forged, forged_len);
+    memset(payload + forged_len, 0, plaintext_len - forged_len);
+    forged_len = 0;
+    return quic_crypto_encrypt(dest, aead, aead_ctx, payload, plaintext_len, nonce, nonce_len, aad,
+                               aad_len);
+}
+
+/* Arms a forging probe; a raw unidirectional stream of a reserved type
+ * (RFC 9114 6.2.3, ignored if it ever arrived) makes a packet to forge. */
+static int forge_start(struct conn *c)
+{
+    const ngtcp2_transport_params *tp = ngtcp2_conn_get_remote_transport_params(c->q);
+    uint64_t id = 3, offset = 0;
+    if (!strcmp(O.probe, "stream-limit"))
+        id = 4 * tp->initial_max_streams_bidi;
+    else if (!strcmp(O.probe, "flow-control"))
+        id = 0, offset = tp->initial_max_stream_data_bidi_remote;
+    forge_stream_frame(id, offset);
+    printf("forged_stream %llu\nforged_offset %llu\n", (unsigned long long)id,
+           (unsigned long long)offset);
+    uint8_t filler[200];
+    memset(filler, 0, sizeof(filler));
+    filler[0] = 0x21;
+    return raw_open(c, false, filler, sizeof(filler));
+}
+
 /* Probes whose control stream is ours, not nghttp3's. */
 static bool probe_owns_control(void)
 {
@@ -476,6 +547,9 @@ static int probe_start(struct conn *c)
         b[n++] = 0x00;
         return raw_open(c, true, b, n);
     }
+    if (!strcmp(O.probe, "stream-limit") || !strcmp(O.probe, "flow-control") ||
+        !strcmp(O.probe, "stream-state"))
+        return forge_start(c);
     if (!strcmp(O.probe, "big-headers")) {
         big_value = malloc(70u << 10);
         if (!big_value)
@@ -940,6 +1014,8 @@ static int conn_open(struct conn *c)
     ngtcp2_callbacks cb;
     memset(&cb, 0, sizeof(cb));
     quic_crypto_client_callbacks(&cb);
+    if (O.probe)
+        cb.encrypt = encrypt_forging;
     cb.client_initial = on_client_initial;
     cb.recv_retry = on_recv_retry;
     cb.recv_crypto_data = on_recv_crypto_data;

@@ -286,7 +286,8 @@ static const struct cfg_section h3_section = {
 
 static const struct cfg_key cache_keys[] = {
     STR(struct cfg_cache, "cache_dir", cache_dir, "./cache",
-        "Directory for cached bodies; wiped and recreated at every (re)start."),
+        "Directory for cached bodies; emptied at start and when a reload changes this table. "
+        "Must be, or be creatable under, a writable directory."),
     INT(struct cfg_cache, "max_cache_entry", max_cache_entry, 0, INT64_MAX, 1000,
         "Number of entries kept (LRU); must be at least 1."),
     U64(struct cfg_cache, "max_cache_each_size", max_cache_each_size, 65535,

@@ -1,9 +1,12 @@
 /* Checks and derived fields of one section instance, run right after its
  * keys were read. Checks that span sections live in validate.c. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/key_parsers.h"
 
@@ -112,10 +115,46 @@ int cfg_finish_h3(struct cfg_loader *ld, void *obj, const struct toml_table *t)
     return 0;
 }
 
+/* Whether the cache directory can be emptied or created (ours: rpxy finds
+ * out when the service starts): it, or else its nearest existing ancestor,
+ * must be a directory we may write. Returns NULL or the problem. */
+static const char *cache_dir_problem(const char *dir, char *where, size_t cap)
+{
+    if (!dir[0])
+        return "is empty";
+    snprintf(where, cap, "%s", dir);
+    struct stat st;
+    for (;;) {
+        if (stat(where, &st) == 0)
+            break;
+        if (errno != ENOENT && errno != ENOTDIR)
+            return strerror(errno);
+        char *slash = strrchr(where, '/');
+        if (!slash) {
+            snprintf(where, cap, ".");
+            continue;
+        }
+        if (slash == where)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+    }
+    if (!S_ISDIR(st.st_mode))
+        return "is not a directory";
+    if (access(where, W_OK | X_OK) < 0)
+        return "is not writable";
+    return NULL;
+}
+
 int cfg_finish_cache(struct cfg_loader *ld, void *obj, const struct toml_table *t)
 {
     struct cfg_cache *c = obj;
     int rc = 0;
+    char where[4096];
+    const char *why = cache_dir_problem(c->cache_dir, where, sizeof(where));
+    if (why)
+        rc = key_error(ld, c, t, "cache_dir", "cache_dir \"%s\": %s %s", c->cache_dir,
+                       strcmp(where, c->cache_dir) == 0 ? "it" : where, why);
     if (c->max_cache_entry == 0)
         rc = key_error(ld, c, t, "max_cache_entry", "max_cache_entry must be at least 1");
     if (c->max_cache_each_size_on_memory > c->max_cache_each_size) {

@@ -16,10 +16,14 @@ struct http_field {
     size_t value_len;
 };
 
-/* Case-insensitive comparison of a field name with a lower-case literal. */
+/* Case-insensitive comparison of a field name with a lower-case literal.
+ * The first byte decides most mismatches of equal length without a call
+ * (OR 0x20 lower-cases a letter and keeps the digits and '-' a literal may
+ * start with). */
 static inline bool name_is(const struct http_field *h, const char *lower, size_t len)
 {
-    return h->name_len == len && strncasecmp(h->name, lower, len) == 0;
+    return h->name_len == len && len && (h->name[0] | 0x20) == lower[0] &&
+           strncasecmp(h->name, lower, len) == 0;
 }
 #define NAME_IS(h, lit) name_is((h), lit, sizeof(lit) - 1)
 

@@ -16,6 +16,8 @@
 #define IS_ALPHA(c) (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z')
 #define IS_HEXC(c) (IS_DIGIT(c) || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
 #define IS_VCHAR_OBS(c) ((c) > 0x20 && (c) != 0x7f)
+/* a request-target never holds a fragment (RFC 9112 3.2) nor raw non-ASCII */
+#define IS_TARGETC(c) ((c) > 0x20 && (c) < 0x7f && (c) != '#')
 #define IS_TCHAR(c)                                                                                \
     (IS_DIGIT(c) || IS_ALPHA(c) || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' ||         \
      (c) == '&' || (c) == '\'' || (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' ||          \
@@ -28,7 +30,7 @@
 #define CLASS_OF(c)                                                                                \
     (((c) < 0x80 && IS_TCHAR(c) ? H1_C_TOKEN : 0u) |                                               \
      ((c) == '\t' || (c) == ' ' || IS_VCHAR_OBS(c) ? H1_C_VALUE : 0u) |                            \
-     (IS_VCHAR_OBS(c) ? H1_C_TARGET : 0u) | ((c) < 0x80 && IS_HOSTC(c) ? H1_C_HOST : 0u) |         \
+     (IS_TARGETC(c) ? H1_C_TARGET : 0u) | ((c) < 0x80 && IS_HOSTC(c) ? H1_C_HOST : 0u) |           \
      ((c) < 0x80 && IS_HEXC(c) ? H1_C_HEX : 0u) |                                                  \
      ((c) == '\t' || (c) == ' ' || (IS_VCHAR_OBS(c) && (c) != '"' && (c) != '\\') ? H1_C_QDTEXT    \
                                                                                   : 0u))

@@ -22,11 +22,11 @@
  * - elements of the request line are separated by exactly one SP;
  * - leading empty lines (CRLF) before a request line are skipped (2.2; they
  *   count towards max_head); before a status line they are an error;
- * - a request target may hold any VCHAR or obs-text byte (no controls, no
- *   spaces); absolute-form takes only "http" and "https" (case-insensitive),
- *   requires a non-empty host, rejects userinfo ("@") and rejects a query
- *   without a path ("http://a?q"), so its path is always "/"-rooted;
- *   authority-form (CONNECT only) requires host ":" port;
+ * - a request target may hold any VCHAR but '#' (no fragment, no raw
+ *   non-ASCII byte, no controls, no spaces); absolute-form takes only "http" and "https"
+ * (case-insensitive), requires a non-empty host, rejects userinfo ("@") and rejects a query without
+ * a path ("http://a?q"), so its path is always "/"-rooted; authority-form (CONNECT only) requires
+ * host ":" port;
  * - Transfer-Encoding is a list of bare tokens (transfer parameters are
  *   rejected as invalid); in a request, "chunked" listed twice or not last is
  *   400 and any other coding is 501, including "gzip" alone (6.1 says 501 for
@@ -136,7 +136,7 @@ struct h1_response {
 /* Character classes shared by the h1 codecs: h1_char_class[byte] & H1_C_*. */
 #define H1_C_TOKEN 0x01u  /* tchar (RFC 9110 5.6.2) */
 #define H1_C_VALUE 0x02u  /* field value byte: HTAB, SP, VCHAR, obs-text */
-#define H1_C_TARGET 0x04u /* request-target byte: VCHAR, obs-text */
+#define H1_C_TARGET 0x04u /* request-target byte: VCHAR but '#' */
 #define H1_C_HOST 0x08u   /* reg-name byte: unreserved, sub-delims ("%" is not: pct-encoded) */
 #define H1_C_HEX 0x10u    /* HEXDIG, either case */
 #define H1_C_QDTEXT 0x20u /* qdtext: HTAB, SP, VCHAR but '"' and '\', obs-text */

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "http/h1_parser.h"
 #include "proxy/headers.h"
 
 /* Appends bytes to the head buffer; returns their offset, or -1 when the
@@ -50,6 +51,16 @@ void req_head_add(struct req_head *rh, const uint8_t *name, size_t nl, const uin
 static const char *ref_ptr(const struct req_head *rh, uint32_t off)
 {
     return buf_data(&rh->head) + off;
+}
+
+/* The request-target rule of HTTP/1.1 (http/h1_parser) for :path too: VCHAR
+ * but '#', so no fragment and no raw non-ASCII byte reaches an upstream. */
+static bool path_ok(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(h1_char_class[(unsigned char)p[i]] & H1_C_TARGET))
+            return false;
+    return true;
 }
 
 int req_head_request(struct req_head *rh, enum http_version version, bool end_stream,
@@ -122,6 +133,8 @@ int req_head_request(struct req_head *rh, enum http_version version, bool end_st
     if (end_stream && cl && content_length)
         return -2; /* a Content-Length promising a body that the end of the stream denies */
     if (!rh->have_scheme && !connect)
+        return -2;
+    if (!path_ok(er->target, er->target_len))
         return -2;
     return 0;
 }

@@ -22,6 +22,7 @@
 #include "http/h1_server.h"
 #include "http/h2_mem.h"
 #include "http/h2_server.h"
+#include "proxy/client_proxy_header.h"
 #include "proxy/client_tls.h"
 #include "proxy/exchange.h"
 #include "proxy/runtime.h"
@@ -238,62 +239,66 @@ void client_release_ip_slot(struct client *c)
     c->ip_slot = false;
 }
 
+static void on_proxy_header_timeout(struct loop *loop, struct loop_timer *t)
+{
+    struct client *c = container_of(t, struct client, timer);
+    const struct cfg *cfg = c->w->rt ? c->w->rt->cfg : NULL;
+    if (cfg)
+        client_proxy_header_timed_out(c, client_proxy_timeout_ms(&cfg->proxy_protocol));
+    client_close(c);
+}
+
+/* SPEC 4.1 with the client's address known (after the PROXY header when
+ * there is one): per-IP slot, then max_clients on plaintext (TLS: after
+ * the handshake), the TLS state, the first timer. False: close. */
+static bool admit(struct client *c, const struct cfg *cfg)
+{
+    if (!client_take_ip_slot(c, cfg->max_clients_per_ip))
+        return false;
+    if (!c->tls) {
+        if (!count_client(cfg))
+            return false;
+        c->counted = true;
+        loop_timer_set(c->w->loop, &c->timer, cfg->client_header_timeout_s * 1000, on_head_timeout);
+        return true;
+    }
+    if (client_tls_start(c, c->w->tls) < 0)
+        return false;
+    loop_timer_set(c->w->loop, &c->timer, TLS_HANDSHAKE_TIMEOUT_MS, on_tls_timeout);
+    return true;
+}
+
 void client_accept(struct worker *w, int fd, const void *peer_sockaddr, uint16_t local_port,
                    bool tls)
 {
-    struct ip_addr ip;
-    uint16_t port;
-    peer_of(peer_sockaddr, &ip, &port);
     const struct cfg *cfg = w->rt ? w->rt->cfg : NULL;
-    if (!cfg || w->draining) {
-        close(fd);
-        return;
-    }
-    uint32_t limit = cfg->max_clients_per_ip;
-    if (!server_ip_acquire(&ip, limit)) {
-        log_debug("Too many connections from one IP: closing");
-        close(fd);
-        return;
-    }
-    /* TLS: max_clients is checked once the handshake is done (SPEC 4.1) */
-    if (!tls && !count_client(cfg)) {
-        server_ip_release(&ip, limit);
-        close(fd);
-        return;
-    }
-    struct client *c = calloc(1, sizeof(*c));
+    struct client *c = cfg && !w->draining ? calloc(1, sizeof(*c)) : NULL;
     if (!c) {
-        if (!tls)
-            server_client_release();
-        server_ip_release(&ip, limit);
         close(fd);
         return;
     }
-    c->counted = !tls;
     c->w = w; /* TCP_NODELAY: inherited from the listener */
-    c->peer_ip = ip;
-    c->peer_port = port;
+    peer_of(peer_sockaddr, &c->peer_ip, &c->peer_port);
     c->local_port = local_port;
     c->tls = tls;
-    c->ip_slot = limit != 0;
-    c->ip_limit = limit;
+    c->proxy_header_due = cfg->proxy_protocol.enabled;
     c->can_write = true; /* a new socket has room; EPOLLOUT only after EAGAIN */
     c->io.fd = fd;
-    if ((tls && client_tls_start(c, w->tls) < 0) ||
+    if ((c->proxy_header_due &&
+         !client_proxy_peer_trusted(&cfg->proxy_protocol, &c->peer_ip, c->peer_port)) ||
         loop_add(w->loop, &c->io, fd, on_io, false) < 0) {
-        client_tls_free(c);
-        if (c->counted)
-            server_client_release();
-        server_ip_release(&ip, limit);
         close(fd);
         free(c);
         return;
     }
     list_add(w, c);
-    if (tls)
-        loop_timer_set(w->loop, &c->timer, TLS_HANDSHAKE_TIMEOUT_MS, on_tls_timeout);
-    else
-        loop_timer_set(w->loop, &c->timer, cfg->client_header_timeout_s * 1000, on_head_timeout);
+    if (c->proxy_header_due)
+        loop_timer_set(w->loop, &c->timer, client_proxy_timeout_ms(&cfg->proxy_protocol),
+                       on_proxy_header_timeout);
+    else if (!admit(c, cfg)) {
+        client_close(c);
+        return;
+    }
     if (cfg->connection_handling_timeout_s)
         loop_timer_set(w->loop, &c->life, cfg->connection_handling_timeout_s * 1000,
                        on_life_timeout);
@@ -534,12 +539,30 @@ static bool pick_protocol(struct client *c)
     return true;
 }
 
+/* Reads the PROXY header, then admits the client it names. Returns false
+ * while the connection cannot go on (waiting, or closed). */
+static bool proxy_header_done(struct client *c)
+{
+    int r = client_proxy_header_read(c);
+    if (r == 0)
+        return false;
+    const struct cfg *cfg = c->w->rt ? c->w->rt->cfg : NULL;
+    c->proxy_header_due = false;
+    if (r < 0 || !cfg || !admit(c, cfg)) {
+        client_close(c);
+        return false;
+    }
+    return true;
+}
+
 static void drive(struct client *c)
 {
     if (c->quic) {
         quic_conn_drive(c->quic);
         return;
     }
+    if (c->proxy_header_due && !proxy_header_done(c))
+        return;
     if (c->tlsc && !c->tlsc->done) {
         int r = client_tls_step(c);
         if (r < 0 || (r == 1 && !tls_ready(c))) {

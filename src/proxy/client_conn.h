@@ -49,6 +49,7 @@ struct client {
     uint16_t peer_port;
     uint16_t local_port;
     bool tls;                /* arrived on the TLS listener */
+    bool proxy_header_due;   /* waiting for the PROXY header (SPEC 15) */
     bool counted;            /* counted against max_clients (TLS: after the handshake) */
     struct client_tls *tlsc; /* TLS state, NULL on plaintext connections */
     struct loop_timer timer; /* head read / keep-alive idle / TLS handshake */

@@ -13,9 +13,12 @@
 #include "config/config.h"
 #include "core/worker.h"
 #include "http/h1_parser.h"
+#include "http/trailer_filter.h"
 #include "log/access_line.h"
 #include "log/log.h"
+#include "log/request_debug.h"
 #include "proxy/client_conn.h"
+#include "proxy/exchange_cache.h"
 #include "proxy/forwarded.h"
 #include "proxy/headers.h"
 #include "proxy/router.h"
@@ -496,6 +499,17 @@ static bool forward(struct exchange *ex, const struct route *route, const struct
     log_upstream_uri(ex, path, path_len);
     ex->head_len = ex->up_out.len;
     ex->upc = upstream_wants_h2(ex, req) ? &h2_client : &h1_client;
+    if (ex->rt->cache) {
+        int r = excache_begin(ex, req, client_scheme_is_https(ex, req->fields, n), auth_host,
+                              auth_host ? auth_host_len : 0);
+        if (r < 0)
+            reject(ex, 504, NULL, !ex->replayable);
+        if (r != 0)
+            return r > 0;
+    }
+    request_debug_log(ex->up->scheme, ex->up->authority, ex->up->authority_len, path, path_len,
+                      ex->upc == &h2_client ? "HTTP/2.0" : "HTTP/1.1", buf_data(&ex->up_out),
+                      ex->head_len);
     if (ex->upc->attach(ex, false) < 0) {
         reject(ex, 502, "Failed to get response from backend: cannot connect", !ex->replayable);
         return false;
@@ -537,11 +551,6 @@ void exchange_start(struct client *c, const struct ex_front *fe, void *stream,
         ex->req_body == EX_BODY_NONE || (ex->req_body == EX_BODY_LENGTH && ex->req_remaining == 0);
     ex->replayable = ex->req_done;
 
-    /* 4.4 Content-Length pre-flight */
-    if (ex->body_limit && req->body == EX_BODY_LENGTH && req->content_length > ex->body_limit) {
-        reject(ex, 413, "Request body exceeds configured maximum size", true);
-        return;
-    }
     /* 4.2 host */
     char host[ROUTE_HOST_MAX];
     size_t host_len = 0;
@@ -557,6 +566,12 @@ void exchange_start(struct client *c, const struct ex_front *fe, void *stream,
     if (sni && !cfg->ignore_sni_consistency &&
         (strlen(sni) != host_len || memcmp(sni, host, host_len) != 0)) {
         reject(ex, 421, "SNI and Host header mismatch", !ex->replayable);
+        return;
+    }
+    /* 4.4 Content-Length pre-flight: after the host checks, before the app (so
+     * unknown hosts and redirecting apps get 413 too) */
+    if (ex->body_limit && req->body == EX_BODY_LENGTH && req->content_length > ex->body_limit) {
+        reject(ex, 413, "Request body exceeds configured maximum size", true);
         return;
     }
     /* 4.5 app, default_app, redirect */
@@ -579,10 +594,17 @@ void exchange_start(struct client *c, const struct ex_front *fe, void *stream,
         return;
     }
     ex->route = &ex->rt->routes[route->id];
-    /* 4.8 upgrade */
+    /* 4.8 upgrade. h2c is never tunnelled (ours): the client would speak
+     * HTTP/2 straight to the upstream, past routing and the header policy
+     * ("h2c smuggling"); the request goes on as plain HTTP/1.1. */
     ex->upgrade = req->upgrade;
     const struct http_field *upg =
         ex->upgrade ? find_field(req->fields, req->n_fields, "upgrade", 7) : NULL;
+    if (upg && list_has_token(upg->value, upg->value_len, "h2c", 3)) {
+        log_debug("Upgrade to h2c is not tunnelled: forwarding a plain request");
+        ex->upgrade = false;
+        upg = NULL;
+    }
     if (upg)
         ex->upgrade_value = ex_strdup(ex, upg->value, upg->value_len, &ex->upgrade_value_len);
     if (ex->upgrade && req->version != HTTP_11) {
@@ -706,6 +728,20 @@ long exchange_request_body(struct exchange *ex, const char *p, size_t n)
     return w;
 }
 
+/* The front ends and upstream clients cap trailer sections at 8 KiB; a
+ * larger one loses every field. */
+#define EX_TRAILER_MAX 16384
+
+static size_t filter_trailer(const char *trailer, size_t len, char *kept, const char *whose)
+{
+    size_t dropped = 0,
+           n = len <= EX_TRAILER_MAX ? trailer_filter(trailer, len, kept, &dropped) : 0;
+    if (len > EX_TRAILER_MAX || dropped)
+        log_debug("Dropped %zu field(s) not allowed in a trailer from the %s",
+                  dropped ? dropped : 1, whose);
+    return n;
+}
+
 int exchange_request_end(struct exchange *ex, const char *trailer, size_t trailer_len)
 {
     if (ex->req_done)
@@ -715,11 +751,22 @@ int exchange_request_end(struct exchange *ex, const char *trailer, size_t traile
         ex->upc->shutdown_write(ex);
         return 0;
     }
-    if (ex->req_body == EX_BODY_STREAM && ex->upc->queue_end(ex, trailer, trailer_len) < 0) {
+    char kept[EX_TRAILER_MAX];
+    if (trailer_len)
+        trailer_len = filter_trailer(trailer, trailer_len, kept, "client");
+    if (ex->req_body == EX_BODY_STREAM && ex->upc->queue_end(ex, kept, trailer_len) < 0) {
         exchange_abort(ex, 502, NULL);
         return -1;
     }
     return ex->upc->send(ex, NULL, 0, NULL) < 0 ? -1 : 0;
+}
+
+void exchange_response_end(struct exchange *ex, const char *trailer, size_t trailer_len)
+{
+    char kept[EX_TRAILER_MAX];
+    if (trailer_len)
+        trailer_len = filter_trailer(trailer, trailer_len, kept, "upstream");
+    ex->fe->response_end(ex, kept, trailer_len);
 }
 
 /* ---- moving bytes ---- */

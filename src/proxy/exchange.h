@@ -40,6 +40,8 @@ struct client;
 struct exchange;
 struct up_client;
 struct h2c_stream;
+struct cache_entry;
+struct excache_miss;
 
 enum http_version { HTTP_10, HTTP_11, HTTP_20, HTTP_30 };
 
@@ -209,6 +211,24 @@ struct exchange {
     char set_cookie[640];
     /* access log: strings copied out of the client buffer (which moves) */
     char strs[4096];
+    /* the response cache (proxy/exchange_cache.c): not cleared with the
+     * rest, so an exchange without cache pays nothing; excache_begin()
+     * clears it */
+    struct {
+        const struct ex_front *fe;  /* the front-end under the storing tee */
+        struct excache_miss *miss;  /* a miss being fetched (and stored) */
+        const struct up_client *up; /* while waiting for another request's fill */
+        struct cache_entry *hit;    /* the entry being served */
+        uint64_t off;               /* body bytes of the hit sent (or verified) */
+        void *sha;                  /* file hit: the digest in progress */
+        char *buf;                  /* file hit: bytes read, digested, not all sent */
+        uint32_t buf_at, buf_len;
+        int fd;            /* file hit: descriptor + 1 (0: none) */
+        bool verified;     /* file hit: the whole file checked */
+        bool whole;        /* file hit: read whole into buf (small enough) */
+        bool not_modified; /* a conditional request: 304 */
+        int64_t wait_until_ms;
+    } cache;
 };
 
 /* Starts proxying req for connection c through front-end fe (stream is the
@@ -247,6 +267,11 @@ void exchange_abort(struct exchange *ex, int status, const char *why);
 size_t exchange_resp_fields(const struct exchange *ex, const struct http_field *fields, size_t n,
                             bool drop_content_length, struct http_field *out, size_t cap,
                             bool *has_date);
+
+/* For upstream clients: the response body ended, with the upstream's
+ * trailer field lines; passes them on without the fields a trailer must
+ * not carry (http/trailer_filter). */
+void exchange_response_end(struct exchange *ex, const char *trailer, size_t trailer_len);
 
 /* For upstream clients: passes an interim response on (1xx but 100 and
  * 101, which the proxy handles itself). */

@@ -141,6 +141,7 @@ static bool hop_by_hop(const struct http_field *h)
     case 2: return NAME_IS(h, "te");
     case 7: return NAME_IS(h, "trailer") || NAME_IS(h, "upgrade");
     case 10: return NAME_IS(h, "connection") || NAME_IS(h, "keep-alive");
+    case 14: return NAME_IS(h, "http2-settings"); /* only meant for an h2c upgrade */
     case 16: return NAME_IS(h, "proxy-connection");
     case 17: return NAME_IS(h, "transfer-encoding");
     case 18: return NAME_IS(h, "proxy-authenticate");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/index.h"
 #include "log/log.h"
 #include "metrics/counters.h"
 
@@ -201,6 +202,7 @@ void runtime_unref(struct runtime *rt)
     free(rt->retired);
     free(rt->routes);
     route_table_free(rt->table);
+    cache_unref(rt->cache);
     cfg_free(rt->cfg);
     free(rt);
 }

@@ -42,6 +42,8 @@ struct rt_route {
     unsigned mx_app;             /* metrics slot of the route's app */
 };
 
+struct cache;
+
 struct runtime {
     atomic_long refs;
     struct cfg *cfg;
@@ -54,6 +56,7 @@ struct runtime {
      * when HTTP/3 is off */
     char alt_svc[48];
     size_t alt_svc_len;
+    struct cache *cache; /* [experimental.cache]: a reference, or NULL (set by the supervisor) */
 };
 
 /* Builds the runtime of cfg, taking ownership of cfg; resolves upstream

@@ -29,6 +29,10 @@ const struct tls13_suite *tls13_suite_find(uint16_t id);
 int tls13_hkdf_extract(const EVP_MD *md, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
                        size_t ikm_len, uint8_t *out);
 
+/* HKDF-Expand(prk, info, out_len) (RFC 5869 2.3). Returns 0 or -1. */
+int tls13_hkdf_expand(const EVP_MD *md, const uint8_t *prk, size_t prk_len, const uint8_t *info,
+                      size_t info_len, uint8_t *out, size_t out_len);
+
 /* HKDF-Expand-Label(secret, "tls13 " label, context, out_len). Returns 0 or
  * -1. */
 int tls13_hkdf_expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret_len,

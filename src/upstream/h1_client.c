@@ -273,7 +273,7 @@ static void h1c_shutdown_write(struct exchange *ex)
 static void end_response(struct exchange *ex, const char *trailer, size_t trailer_len)
 {
     ex->resp_ended = true;
-    ex->fe->response_end(ex, trailer, trailer_len);
+    exchange_response_end(ex, trailer, trailer_len);
 }
 
 /* Hands the head to the front-end. Returns 0, or -1 when the exchange ended. */

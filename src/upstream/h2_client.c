@@ -906,7 +906,7 @@ static int h2c_pump_response(struct exchange *ex)
     if (s->end && s->body.len == 0) {
         ex->resp_ended = true;
         ex->upstream_reusable = true;
-        ex->fe->response_end(ex, buf_bytes(&s->trailer), s->trailer.len);
+        exchange_response_end(ex, buf_bytes(&s->trailer), s->trailer.len);
         return 1;
     }
     if (s->closed && !s->end) {
