@@ -19,7 +19,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   scripts/run-checks.sh build/asan
 
-echo "== docs/config.md up to date, code formatted =="
+echo "== docs/config.md and the man pages up to date, code formatted =="
 make -s docs-check
 make -s format-check
 

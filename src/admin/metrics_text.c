@@ -33,6 +33,13 @@ static uint64_t sum(size_t off)
 
 #define SUM(field) sum(offsetof(struct mx_worker, field))
 
+/* A gauge kept as two counters (in, out): the sums are two reads, not one
+ * snapshot, so the difference may need clamping at 0. */
+static uint64_t gauge(uint64_t in, uint64_t out)
+{
+    return in > out ? in - out : 0;
+}
+
 static void header(FILE *out, const char *name, const char *type, const char *help)
 {
     fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -120,11 +127,8 @@ static void connections(FILE *out)
                 (unsigned long long)SUM(conns_opened[l]));
     header(out, "rpxy_connections_open", "gauge", "Client connections open now, by listener.");
     for (unsigned l = 0; l < 3; l++) {
-        /* each worker's closed count never passes its opened count, but two
-         * loads are not one snapshot: clamp at 0 */
-        uint64_t opened = SUM(conns_opened[l]), closed = SUM(conns_closed[l]);
         fprintf(out, "rpxy_connections_open{listener=\"%s\"} %llu\n", listener_names[l],
-                (unsigned long long)(opened > closed ? opened - closed : 0));
+                (unsigned long long)gauge(SUM(conns_opened[l]), SUM(conns_closed[l])));
     }
 }
 
@@ -182,6 +186,20 @@ static void upstreams(FILE *out, const struct runtime *rt)
     }
 }
 
+static void upstream_pool(FILE *out)
+{
+    header(out, "rpxy_upstream_connections_total", "counter",
+           "Connections opened to upstreams (HTTP/1.1 and HTTP/2).");
+    fprintf(out, "rpxy_upstream_connections_total %llu\n", (unsigned long long)SUM(up_opened));
+    header(out, "rpxy_upstream_connections_open", "gauge",
+           "Upstream connections open now, in use or idle.");
+    fprintf(out, "rpxy_upstream_connections_open %llu\n",
+            (unsigned long long)gauge(SUM(up_opened), SUM(up_closed)));
+    header(out, "rpxy_upstream_connections_idle", "gauge",
+           "Upstream HTTP/1.1 connections idle in the keep-alive pools (refreshed every second).");
+    fprintf(out, "rpxy_upstream_connections_idle %llu\n", (unsigned long long)SUM(up_idle));
+}
+
 static void certificates(FILE *out)
 {
     header(out, "rpxy_certificate_expiry_timestamp_seconds", "gauge",
@@ -213,6 +231,7 @@ char *metrics_render(size_t *len)
     tls(out);
     config(out, rt);
     upstreams(out, rt);
+    upstream_pool(out);
     certificates(out);
     if (rt)
         runtime_unref(rt);

@@ -75,7 +75,8 @@ struct worker {
     struct client_list {
         struct client *head;
     } clients;
-    struct mx_worker mx; /* this worker's metrics, summed by the admin thread */
+    struct mx_worker mx;        /* this worker's metrics, summed by the admin thread */
+    struct loop_timer mx_timer; /* refreshes the gauges of mx every second */
 };
 
 /* Creates worker i (loop, pool) without starting it. Returns NULL on failure. */

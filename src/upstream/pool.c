@@ -80,6 +80,8 @@ struct deferred_free {
 
 void upstream_conn_close(struct upstream_pool *p, struct upstream_conn *uc)
 {
+    if (p->w->mx.on)
+        mx_add(&p->w->mx.up_closed, 1);
     loop_timer_cancel(p->w->loop, &uc->idle_timer);
     loop_close(p->w->loop, &uc->io);
     uc->owner = NULL;
@@ -213,6 +215,8 @@ struct upstream_conn *upstream_connect(struct upstream_pool *p, const struct soc
         errno = saved;
         return NULL;
     }
+    if (p->w->mx.on)
+        mx_add(&p->w->mx.up_opened, 1);
     return uc;
 }
 
@@ -233,6 +237,14 @@ void upstream_pool_put(struct upstream_pool *p, struct upstream_conn *uc)
     b->n++;
     uint64_t idle_ms = p->w->rt ? p->w->rt->cfg->upstream_idle_timeout_s * 1000 : 4000;
     loop_timer_set(p->w->loop, &uc->idle_timer, idle_ms, on_idle_timeout);
+}
+
+size_t upstream_pool_idle(const struct upstream_pool *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < POOL_BUCKETS; i++)
+        n += p->buckets[i].n;
+    return n;
 }
 
 void upstream_pool_close_all(struct upstream_pool *p)

@@ -63,6 +63,9 @@ void upstream_pool_put(struct upstream_pool *p, struct upstream_conn *uc);
 /* Closes and frees a connection (not in the pool). */
 void upstream_conn_close(struct upstream_pool *p, struct upstream_conn *uc);
 
+/* Idle connections in the pool now (for the metrics). */
+size_t upstream_pool_idle(const struct upstream_pool *p);
+
 /* Closes every idle connection (worker shutdown). */
 void upstream_pool_close_all(struct upstream_pool *p);
 

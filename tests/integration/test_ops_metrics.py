@@ -84,6 +84,14 @@ def test_metrics_sum_every_worker_and_pass_promtool(backend, start_proxy):
         time.sleep(0.05)
         m = scrape(admin)
     assert m['rpxy_connections_open{listener="http"}'] == 0
+    # upstream connections: opened, and the idle pool (a gauge refreshed every second)
+    assert m["rpxy_upstream_connections_total"] >= 1
+    assert m["rpxy_upstream_connections_open"] <= m["rpxy_upstream_connections_total"]
+    deadline = time.monotonic() + 5
+    while m["rpxy_upstream_connections_idle"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        m = scrape(admin)
+    assert 1 <= m["rpxy_upstream_connections_idle"] <= m["rpxy_upstream_connections_open"]
 
     # reloads and their result
     p.signal(signal.SIGHUP)
