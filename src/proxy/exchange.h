@@ -197,7 +197,14 @@ struct exchange {
 
     /* sticky */
     bool issue_cookie;
+    bool sticky_secure; /* the client-visible scheme is https (a reissued cookie's Secure) */
     size_t set_cookie_len;
+
+    /* failover (proxy/failover.c) */
+    uint64_t tried;               /* bit i % 64: upstream i could not be reached */
+    uint64_t connect_deadline_ms; /* the connect budget of every attempt; 0: none yet */
+    size_t addr_i;                /* the address of ex->up in use */
+    unsigned addr_tries;          /* addresses of ex->up tried (0: none chosen yet) */
 
     size_t strs_len;
     struct {
@@ -281,6 +288,11 @@ void exchange_interim(struct exchange *ex, int status, const struct http_field *
 void exchange_access_log(struct exchange *ex, int status);
 void exchange_arm_timer(struct exchange *ex, bool connecting);
 bool exchange_upstream_failed(struct exchange *ex, const char *why);
+
+/* For failover: the access log's upstream URI becomes ex->up's with path;
+ * a sticky route issues a cookie naming upstream idx. */
+void exchange_log_upstream(struct exchange *ex, const char *path, size_t path_len);
+void exchange_issue_sticky(struct exchange *ex, size_t idx);
 
 /* Frees the worker's cached exchanges (at thread exit). */
 void exchange_cache_drain(struct worker *w);

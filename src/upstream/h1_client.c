@@ -19,6 +19,7 @@
 #include "http/h1_parser.h"
 #include "log/log.h"
 #include "proxy/exchange.h"
+#include "proxy/failover.h"
 #include "proxy/headers.h"
 #include "proxy/runtime.h"
 #include "tls/client.h"
@@ -49,17 +50,25 @@ static int h1c_attach(struct exchange *ex, bool fresh_only)
     struct rt_addrs *addrs = atomic_load_explicit(&ex->up->addrs, memory_order_acquire);
     if (!addrs || !addrs->n)
         return -1;
-    const struct sockaddr *sa = (const struct sockaddr *)&addrs->addr[0];
+    bool first = ex->addr_tries == 0;
+    size_t ai = failover_addr(ex, addrs->n);
     struct upstream_conn *uc = NULL;
     const char *tls_name = ex->up->cfg->tls ? ex->up->cfg->host : NULL;
-    if (!fresh_only)
-        uc = upstream_pool_take(ex->w->pool, sa, addrs->len[0], tls_name);
+    /* a first attempt takes a warm connection to any address of the upstream */
+    for (size_t k = 0; !fresh_only && !uc && k < (first ? addrs->n : 1); k++) {
+        size_t j = (ai + k) % addrs->n;
+        uc = upstream_pool_take(ex->w->pool, (const struct sockaddr *)&addrs->addr[j],
+                                addrs->len[j], tls_name);
+        if (uc)
+            ex->addr_i = j;
+    }
+    const struct sockaddr *sa = (const struct sockaddr *)&addrs->addr[ai];
     if (uc) {
         uc->connected = true;
         ex->phase = EX_SENDING;
         exchange_arm_timer(ex, false);
     } else {
-        uc = upstream_connect(ex->w->pool, sa, addrs->len[0], tls_name);
+        uc = upstream_connect(ex->w->pool, sa, addrs->len[ai], tls_name);
         if (!uc)
             return -1;
         if (uc->tls && !(ex->route->route->cfg->upstream_options & CFG_OPT_FORCE_HTTP11_UPSTREAM)) {
@@ -93,6 +102,11 @@ static bool h1c_reused(const struct exchange *ex)
     return ex->uc && ex->uc->reused;
 }
 
+static bool h1c_unsent(const struct exchange *ex)
+{
+    return ex->phase == EX_CONNECTING;
+}
+
 static bool h1c_idle(const struct exchange *ex)
 {
     return ex->uc && ex->uc->in.len == 0;
@@ -112,7 +126,7 @@ static bool h1c_rewind(struct exchange *ex)
 /* ---- connecting ---- */
 
 /* Advances the TLS handshake with the upstream. Returns 1 done, 0 waiting,
- * -1 failed (the exchange is aborted with 502). */
+ * 2 failed over to another attempt, -1 failed (the exchange ended). */
 static int upstream_handshake(struct exchange *ex)
 {
     struct upstream_conn *uc = ex->uc;
@@ -147,8 +161,7 @@ static int upstream_handshake(struct exchange *ex)
              : uc->tls->eof ? "connection closed by the upstream"
                             : "connection error");
     ERR_clear_error();
-    exchange_abort(ex, 502, why);
-    return -1;
+    return exchange_upstream_failed(ex, why) ? -1 : 2;
 }
 
 static int h1c_check_connected(struct exchange *ex)
@@ -167,8 +180,7 @@ static int h1c_check_connected(struct exchange *ex)
             char why[160];
             snprintf(why, sizeof(why), "Failed to get response from backend: connect: %s",
                      strerror(err));
-            exchange_abort(ex, 502, why);
-            return -1;
+            return exchange_upstream_failed(ex, why) ? -1 : 1;
         }
         uc->connected = true;
         loop_want_out(ex->w->loop, &uc->io, false); /* connected: writable until EAGAIN */
@@ -177,11 +189,12 @@ static int h1c_check_connected(struct exchange *ex)
     if (uc->tls && !uc->tls_done) {
         int r = upstream_handshake(ex);
         if (r != 1)
-            return r;
+            return r == 2 ? 1 : r;
         const unsigned char *alpn = NULL;
         unsigned alpn_len = 0;
         SSL_get0_alpn_selected(uc->tls->ssl, &alpn, &alpn_len);
         if (alpn_len == 2 && memcmp(alpn, "h2", 2) == 0) {
+            failover_connected(ex);
             if (h2c_adopt(ex) < 0) {
                 exchange_abort(ex, 502, "Failed to get response from backend: out of memory");
                 return -1;
@@ -189,6 +202,7 @@ static int h1c_check_connected(struct exchange *ex)
             return 1;
         }
     }
+    failover_connected(ex);
     ex->phase = EX_SENDING;
     exchange_arm_timer(ex, false);
     return 1;
@@ -502,6 +516,7 @@ const struct up_client h1_client = {
     .attach = h1c_attach,
     .release = h1c_release,
     .reused = h1c_reused,
+    .unsent = h1c_unsent,
     .idle = h1c_idle,
     .rewind = h1c_rewind,
     .check_connected = h1c_check_connected,
