@@ -683,16 +683,19 @@ static bool idempotent(const struct exchange *ex)
  * retrying. */
 static bool maybe_retry(struct exchange *ex, const char *why)
 {
-    if (ex->retried || ex->resp_started)
+    if (ex->resp_started)
         return false;
     bool reused = ex->upc->reused(ex);
-    if (!reused && (!idempotent(ex) || !ex->replayable || ex->route->n_ups < 2))
+    if (reused ? ex->retried
+               : ex->resent || !idempotent(ex) || !ex->replayable || ex->route->n_ups < 2)
         return false;
     if (!ex->upc->rewind(ex))
         return false;
-    ex->retried = true;
-    if (!reused)
+    if (!reused) {
+        ex->resent = true;
         return failover_resend_elsewhere(ex, why);
+    }
+    ex->retried = true;
     ex->upc->release(ex, false);
     errno = 0;
     return ex->upc->attach(ex, true) == 0 || failover_connect_failed(ex, NULL);

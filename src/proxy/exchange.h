@@ -167,8 +167,9 @@ struct exchange {
     uint64_t req_body_seen; /* bytes of body received, for the size limit */
     uint64_t body_limit;    /* 0 = unlimited */
     bool replayable;        /* no request body: may be retried on a fresh connection */
-    bool retried;
-    size_t head_len; /* length of the request head in up_out, for a retry */
+    bool retried;           /* the safe retry of a reused connection is spent */
+    bool resent;            /* failover: the one resend to another upstream is spent */
+    size_t head_len;        /* length of the request head in up_out, for a retry */
     /* HTTP/2 upstream: the request as sent so far (head, body), kept while a
      * stream the upstream refuses could still be replayed; replay_lost once
      * it outgrew that or the response began */

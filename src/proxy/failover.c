@@ -201,8 +201,10 @@ static bool attempt(struct exchange *ex, const char *why, bool count)
         }
         target_text(ex, next, sizeof(next));
         log_warn("%s (upstream %s); trying %s", why, failed, next);
+        /* a fresh connection: a pooled one could be stale too, and the one
+         * safe retry of a reused connection may be spent already */
         errno = 0;
-        if (ex->upc->attach(ex, false) == 0)
+        if (ex->upc->attach(ex, true) == 0)
             return true;
         why = attach_error(why_buf, sizeof(why_buf));
         count = true;

@@ -77,6 +77,7 @@ class Upstream:
 
     def __init__(self, name, host="127.0.0.1", port=None):
         self.name, self.host = name, host
+        self.drop = False  # close connections on their next request, unanswered
         self.requests = []  # (method, body length)
         self.conns = set()
         self.lock = threading.Lock()
@@ -117,6 +118,8 @@ class Upstream:
                 if req is None:
                     break
                 method, _, body, buf = req
+                if self.drop:
+                    break  # closed without an answer
                 with self.lock:
                     self.requests.append((method, len(body)))
                 out = json.dumps({"backend": self.name, "method": method,
