@@ -268,7 +268,8 @@ static size_t pick_upstream(struct exchange *ex, const struct http_field *hdrs, 
     if (rr->route->cfg->load_balance != CFG_LB_STICKY || !rr->sticky)
         return lb_pick(rr->lb, &ex->w->rng);
     *sticky_used = true;
-    ex->sticky_secure = false;
+    /* kept for a cookie issued later, when failover leaves the pinned one */
+    ex->sticky_secure = client_scheme_is_https(ex, hdrs, n);
     struct cookie_field fields[16];
     size_t nf = 0;
     for (size_t i = 0; i < n && nf < 16; i++)
@@ -285,7 +286,6 @@ static size_t pick_upstream(struct exchange *ex, const struct http_field *hdrs, 
             return (size_t)idx;
     }
     size_t idx = lb_pick(rr->lb, &ex->w->rng);
-    ex->sticky_secure = client_scheme_is_https(ex, hdrs, n);
     if (idx < rr->n_ups)
         exchange_issue_sticky(ex, idx);
     return idx;

@@ -51,26 +51,25 @@ static void target_text(const struct exchange *ex, char *out, size_t cap)
              known ? addr_text(a, ex->addr_i, at, sizeof(at)) : "");
 }
 
-static void count_failure(struct exchange *ex)
+/* Passive health's verdict on upstream i of ex's route after a failed
+ * connect (logged after the attempt's own line). */
+static void log_failure(const struct exchange *ex, size_t i, bool now_down)
 {
-    struct lb_group *g = ex->route->lb;
-    if (lb_connect_failed(g, ex->up_index)) {
-        int64_t cool = lb_cool_ms(g);
-        if (cool == PASSIVE_FOREVER)
-            log_warn("Upstream %s://%.*s is marked down until the health check reaches it (%u "
-                     "consecutive connect failures)",
-                     ex->up->scheme, (int)ex->up->authority_len, ex->up->authority,
-                     (unsigned)lb_fails(g, ex->up_index));
-        else
-            log_warn("Upstream %s://%.*s is marked down for %lld ms (%u consecutive connect "
-                     "failures)",
-                     ex->up->scheme, (int)ex->up->authority_len, ex->up->authority, (long long)cool,
-                     (unsigned)lb_fails(g, ex->up_index));
-    } else {
-        log_debug("Upstream %s://%.*s: %u consecutive connect failures", ex->up->scheme,
-                  (int)ex->up->authority_len, ex->up->authority,
-                  (unsigned)lb_fails(g, ex->up_index));
-    }
+    const struct lb_group *g = ex->route->lb;
+    const struct rt_upstream *up = &ex->route->ups[i];
+    int64_t cool = lb_cool_ms(g);
+    if (!now_down)
+        log_debug("Upstream %s://%.*s: %u consecutive connect failures", up->scheme,
+                  (int)up->authority_len, up->authority, (unsigned)lb_fails(g, i));
+    else if (cool == PASSIVE_FOREVER)
+        log_warn("Upstream %s://%.*s is marked down until the health check reaches it (%u "
+                 "consecutive connect failures)",
+                 up->scheme, (int)up->authority_len, up->authority, (unsigned)lb_fails(g, i));
+    else
+        log_warn("Upstream %s://%.*s is marked down for %lld ms (%u consecutive connect "
+                 "failures)",
+                 up->scheme, (int)up->authority_len, up->authority, (long long)cool,
+                 (unsigned)lb_fails(g, i));
 }
 
 void failover_connected(struct exchange *ex)
@@ -156,8 +155,9 @@ static int switch_upstream(struct exchange *ex, size_t i)
 
 /* The next target after a failure on the current one: another address of
  * the same upstream (count: it was a connect failure), else the next
- * upstream. Returns false when none is left or the budget is spent. */
-static bool next_target(struct exchange *ex, bool count)
+ * upstream. *counted tells whether passive health counted the failure.
+ * Returns false when none is left or the budget is spent. */
+static bool next_target(struct exchange *ex, bool count, int *counted)
 {
     if (ex->connect_deadline_ms && loop_now_ms(ex->w->loop) >= ex->connect_deadline_ms)
         return false;
@@ -168,7 +168,7 @@ static bool next_target(struct exchange *ex, bool count)
         return true;
     }
     if (count)
-        count_failure(ex);
+        *counted = lb_connect_failed(ex->route->lb, ex->up_index) ? 1 : 0;
     ex->tried |= 1ull << (ex->up_index % 64);
     if (ex->route->n_ups < 2)
         return false;
@@ -194,13 +194,17 @@ static bool attempt(struct exchange *ex, const char *why, bool count)
         why = attach_error(why_buf, sizeof(why_buf));
     for (size_t guard = 0; guard < 64 + RT_MAX_ADDRS; guard++) {
         char failed[400], next[400];
+        size_t failed_i = ex->up_index;
+        int counted = -1;
         target_text(ex, failed, sizeof(failed));
-        if (!next_target(ex, count)) {
-            log_warn("%s (upstream %s)", why, failed);
+        bool more = next_target(ex, count, &counted);
+        if (more)
+            target_text(ex, next, sizeof(next));
+        log_warn("%s (upstream %s)%s%s", why, failed, more ? "; trying " : "", more ? next : "");
+        if (counted >= 0)
+            log_failure(ex, failed_i, counted == 1);
+        if (!more)
             return false;
-        }
-        target_text(ex, next, sizeof(next));
-        log_warn("%s (upstream %s); trying %s", why, failed, next);
         /* a fresh connection: a pooled one could be stale too, and the one
          * safe retry of a reused connection may be spent already */
         errno = 0;
