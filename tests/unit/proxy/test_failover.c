@@ -75,8 +75,12 @@ struct fixture {
     struct exchange ex;
 };
 
+/* The group of the fixture before (each test sets up several). */
+static struct lb_group *group;
+
 static void setup(struct fixture *f, enum cfg_lb lb)
 {
+    lb_group_free(group);
     memset(f, 0, sizeof(*f));
     f->cfg.upstream_connect_timeout_s = 10;
     f->cr.load_balance = lb;
@@ -90,7 +94,7 @@ static void setup(struct fixture *f, enum cfg_lb lb)
     f->rr.route = &f->route;
     f->rr.ups = f->ups;
     f->rr.n_ups = N_UPS;
-    f->rr.lb = lb_group_new(lb, N_UPS);
+    f->rr.lb = group = lb_group_new(lb, N_UPS);
     lb_group_set_passive(f->rr.lb, 1, 60000, 1000, false);
     f->rt.cfg = &f->cfg;
     f->ex.w = &f->w;
@@ -163,5 +167,6 @@ int main(void)
 {
     test_order();
     test_rotation();
+    lb_group_free(group);
     return tap_done();
 }
