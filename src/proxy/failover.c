@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "core/worker.h"
@@ -79,14 +80,52 @@ void failover_connected(struct exchange *ex)
                  (int)ex->up->authority_len, ex->up->authority);
 }
 
-size_t failover_addr(struct exchange *ex, size_t n)
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t addr_down_until(const struct rt_addrs *a, size_t i)
+{
+    return atomic_load_explicit((_Atomic int64_t *)&a->down_until_ms[i], memory_order_relaxed);
+}
+
+/* From `first` on, the first address that has not failed lately (the clock
+ * is read only when one has); `first` when all have. */
+static size_t skip_failed(const struct rt_addrs *a, size_t first)
+{
+    int64_t now = 0;
+    for (size_t k = 0; k < a->n; k++) {
+        size_t i = (first + k) % a->n;
+        int64_t d = addr_down_until(a, i);
+        if (d && !now)
+            now = mono_ms();
+        if (!d || now >= d)
+            return i;
+    }
+    return first;
+}
+
+size_t failover_addr(struct exchange *ex, const struct rt_addrs *a)
 {
     static _Thread_local size_t rotation;
     if (!ex->addr_tries) {
-        ex->addr_i = n > 1 ? rotation++ % n : 0;
+        ex->addr_i = a->n > 1 ? skip_failed(a, rotation++ % a->n) : 0;
         ex->addr_tries = 1;
     }
-    return ex->addr_i < n ? ex->addr_i : 0;
+    return ex->addr_i < a->n ? ex->addr_i : 0;
+}
+
+/* The current address of a multi-address upstream failed to connect. */
+static void addr_failed(struct exchange *ex, struct rt_addrs *a)
+{
+    const struct cfg *cfg = ex->rt->cfg;
+    if (a->n > 1 && ex->addr_i < a->n && cfg->upstream_max_fails)
+        atomic_store_explicit(&a->down_until_ms[ex->addr_i],
+                              mono_ms() + (int64_t)cfg->upstream_fail_timeout_s * 1000,
+                              memory_order_relaxed);
 }
 
 uint64_t failover_connect_ms(struct exchange *ex)
@@ -162,6 +201,8 @@ static bool next_target(struct exchange *ex, bool count, int *counted)
     if (ex->connect_deadline_ms && loop_now_ms(ex->w->loop) >= ex->connect_deadline_ms)
         return false;
     struct rt_addrs *a = addrs_of(ex);
+    if (count && a && ex->addr_tries)
+        addr_failed(ex, a);
     if (count && a && ex->addr_tries && ex->addr_tries < a->n) {
         ex->addr_i = (ex->addr_i + 1) % a->n;
         ex->addr_tries++;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct exchange;
+struct rt_addrs;
 
 /* The attempt on ex->up failed before any request byte was sent (why: the
  * error line's text; NULL when attach() failed, errno telling why). Logs a WARN, releases the
@@ -29,10 +30,11 @@ bool failover_resend_elsewhere(struct exchange *ex, const char *why);
 /* A connection to ex->up was made: passive health counts a success. */
 void failover_connected(struct exchange *ex);
 
-/* The index of the address of ex->up (n resolved) to use: on a first
+/* The index of the address of ex->up (resolved as a) to use: on a first
  * attempt the next of a per-thread rotation, so new connections spread over
- * every address of a host name; then the one failover moved to. */
-size_t failover_addr(struct exchange *ex, size_t n);
+ * every address of a host name, skipping those that failed within
+ * upstream_fail_timeout (unless all did); then the one failover moved to. */
+size_t failover_addr(struct exchange *ex, const struct rt_addrs *a);
 
 /* The connect timeout of this attempt: its share of what is left of the
  * request's connect budget (starting the budget on the first attempt). */

@@ -51,7 +51,7 @@ static int h1c_attach(struct exchange *ex, bool fresh_only)
     if (!addrs || !addrs->n)
         return -1;
     bool first = ex->addr_tries == 0;
-    size_t ai = failover_addr(ex, addrs->n);
+    size_t ai = failover_addr(ex, addrs);
     struct upstream_conn *uc = NULL;
     const char *tls_name = ex->up->cfg->tls ? ex->up->cfg->host : NULL;
     /* a first attempt takes a warm connection to any address of the upstream */

@@ -658,7 +658,7 @@ static int h2c_attach(struct exchange *ex, bool fresh_only)
     if (!addrs || !addrs->n)
         return -1;
     const char *tls_name = ex->up->cfg->tls ? ex->up->cfg->host : NULL;
-    size_t ai = failover_addr(ex, addrs->n);
+    size_t ai = failover_addr(ex, addrs);
     struct h2c_conn *h = conn_for(ex->w, (const struct sockaddr *)&addrs->addr[ai], addrs->len[ai],
                                   tls_name, fresh_only);
     struct h2c_stream *s = h ? calloc(1, sizeof(*s)) : NULL;

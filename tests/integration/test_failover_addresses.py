@@ -66,6 +66,20 @@ def test_one_dead_address_of_two(tmp_path, monkeypatch, start_proxy):
     v4.kill()
 
 
+def test_failed_address_left_out_for_the_cool_off(tmp_path, monkeypatch, start_proxy):
+    v4 = Upstream("v4")
+    p = proxy_seeing_hosts(tmp_path, monkeypatch, start_proxy, config(v4.port))
+    for _ in range(8):  # a new upstream connection each time
+        status, body = get(p)
+        assert status == 200 and json.loads(body)["backend"] == "v4"
+        for c in list(v4.conns):
+            c.shutdown(socket.SHUT_RDWR)
+        time.sleep(0.05)
+    refused = re.findall(r"WARN .*Connection refused .*at \[::1\]", p.log())
+    assert len(refused) <= 1, "after one refusal ::1 is skipped for upstream_fail_timeout"
+    v4.kill()
+
+
 def test_connections_spread_over_addresses(tmp_path, monkeypatch, start_proxy):
     v4 = Upstream("v4")
     v6 = Upstream("v6", host="::1", port=v4.port)

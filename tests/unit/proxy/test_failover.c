@@ -27,7 +27,7 @@ static int fake_attach(struct exchange *ex, bool fresh_only)
 {
     (void)fresh_only;
     struct rt_addrs *a = atomic_load(&ex->up->addrs);
-    size_t ai = failover_addr(ex, a->n);
+    size_t ai = failover_addr(ex, a);
     size_t used = strlen(attempts);
     if (used + 4 < sizeof(attempts))
         snprintf(attempts + used, sizeof(attempts) - used, "%s%zu%zu", used ? " " : "",
@@ -49,9 +49,9 @@ static const struct up_client fake = { .attach = fake_attach, .release = fake_re
 
 static struct rt_addrs *addrs(size_t n, unsigned port)
 {
-    static struct rt_addrs sets[N_UPS];
+    static struct rt_addrs sets[8];
     static size_t used;
-    struct rt_addrs *a = &sets[used++ % N_UPS];
+    struct rt_addrs *a = &sets[used++ % 8];
     memset(a, 0, sizeof(*a));
     for (size_t i = 0; i < n; i++) {
         struct sockaddr_in *s = (struct sockaddr_in *)&a->addr[i];
@@ -152,21 +152,52 @@ static void test_order(void)
 static void test_rotation(void)
 {
     struct exchange ex;
+    struct rt_addrs *three = addrs(3, 9000);
     size_t seen[3] = { 0 };
     for (int i = 0; i < 30; i++) {
         memset(&ex, 0, sizeof(ex));
-        seen[failover_addr(&ex, 3)]++;
-        TAP_OK(failover_addr(&ex, 3) == ex.addr_i, "the address stays for the exchange");
+        seen[failover_addr(&ex, three)]++;
+        TAP_OK(failover_addr(&ex, three) == ex.addr_i, "the address stays for the exchange");
     }
     TAP_OK(seen[0] == 10 && seen[1] == 10 && seen[2] == 10, "first addresses rotate evenly");
+    atomic_store(&three->down_until_ms[1], INT64_MAX);
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < 30; i++) {
+        memset(&ex, 0, sizeof(ex));
+        seen[failover_addr(&ex, three)]++;
+    }
+    TAP_OK(seen[1] == 0 && seen[0] + seen[2] == 30, "an address that failed lately is skipped");
+    atomic_store(&three->down_until_ms[1], 1);
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < 30; i++) {
+        memset(&ex, 0, sizeof(ex));
+        seen[failover_addr(&ex, three)]++;
+    }
+    TAP_INT_EQ(seen[1], 10, "and taken again once its cool-off is over");
     memset(&ex, 0, sizeof(ex));
-    TAP_INT_EQ(failover_addr(&ex, 1), 0, "a single address");
+    TAP_INT_EQ(failover_addr(&ex, addrs(1, 9001)), 0, "a single address");
+}
+
+static void test_failed_address_marked(void)
+{
+    struct fixture f;
+    setup(&f, CFG_LB_ROUND_ROBIN);
+    f.cfg.upstream_max_fails = 1;
+    f.cfg.upstream_fail_timeout_s = 10;
+    refusing = "0";
+    TAP_OK(run(&f, 0), "upstream 0 refuses on both addresses");
+    struct rt_addrs *a = atomic_load(&f.ups[0].addrs);
+    TAP_OK(atomic_load(&a->down_until_ms[0]) > 0 && atomic_load(&a->down_until_ms[1]) > 0,
+           "both addresses are left out of new connections for the cool-off");
+    struct rt_addrs *one = atomic_load(&f.ups[1].addrs);
+    TAP_OK(atomic_load(&one->down_until_ms[0]) == 0, "a single address is never marked");
 }
 
 int main(void)
 {
     test_order();
     test_rotation();
+    test_failed_address_marked();
     lb_group_free(group);
     return tap_done();
 }
