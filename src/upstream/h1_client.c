@@ -45,22 +45,41 @@ static void on_upstream_event(struct upstream_conn *uc, uint32_t events)
     ex->fe->kick(ex);
 }
 
+/* An idle connection to an address of a multi-address upstream: on a first
+ * attempt any of them (from the rotation's), else the one failover chose.
+ * Sets *ai to the address to connect to when there is none. */
+static struct upstream_conn *take_idle_any(struct exchange *ex, const struct rt_addrs *addrs,
+                                           const char *tls_name, bool fresh_only, size_t *ai)
+{
+    bool first = ex->addr_tries == 0;
+    *ai = failover_addr(ex, addrs);
+    for (size_t k = 0; !fresh_only && k < (first ? addrs->n : 1); k++) {
+        size_t j = (*ai + k) % addrs->n;
+        struct upstream_conn *uc = upstream_pool_take(
+            ex->w->pool, (const struct sockaddr *)&addrs->addr[j], addrs->len[j], tls_name);
+        if (uc) {
+            ex->addr_i = j;
+            return uc;
+        }
+    }
+    return NULL;
+}
+
 static int h1c_attach(struct exchange *ex, bool fresh_only)
 {
     struct rt_addrs *addrs = atomic_load_explicit(&ex->up->addrs, memory_order_acquire);
     if (!addrs || !addrs->n)
         return -1;
-    bool first = ex->addr_tries == 0;
-    size_t ai = failover_addr(ex, addrs);
+    size_t ai = 0;
     struct upstream_conn *uc = NULL;
     const char *tls_name = ex->up->cfg->tls ? ex->up->cfg->host : NULL;
-    /* a first attempt takes a warm connection to any address of the upstream */
-    for (size_t k = 0; !fresh_only && !uc && k < (first ? addrs->n : 1); k++) {
-        size_t j = (ai + k) % addrs->n;
-        uc = upstream_pool_take(ex->w->pool, (const struct sockaddr *)&addrs->addr[j],
-                                addrs->len[j], tls_name);
-        if (uc)
-            ex->addr_i = j;
+    if (addrs->n == 1) {
+        ex->addr_tries = 1; /* failover: the one address is tried */
+        if (!fresh_only)
+            uc = upstream_pool_take(ex->w->pool, (const struct sockaddr *)&addrs->addr[0],
+                                    addrs->len[0], tls_name);
+    } else {
+        uc = take_idle_any(ex, addrs, tls_name, fresh_only, &ai);
     }
     const struct sockaddr *sa = (const struct sockaddr *)&addrs->addr[ai];
     if (uc) {
