@@ -14,7 +14,9 @@
 #                             HTTP/3 against its own HTTP/2 over TLS: many
 #                             streams on few connections, and one request per
 #                             new connection
-#   bench/run.sh --all        all seven, one after the other
+#   bench/run.sh --failover   two upstreams, one killed under load: failed
+#                             requests of rpxy and nginx side by side
+#   bench/run.sh --all        all seven, one after the other (not --failover)
 #
 # Each proxy runs one worker pinned to CPU 1; the backend (build/bench-backend)
 # and the load generator run on CPU 0. See bench/README.md for the method and
@@ -28,7 +30,7 @@ ROOT=$(dirname "$BENCH_DIR")
 
 usage() {
     cat <<'TXT'
-usage: bench/run.sh [--callgrind | --strace | --memory | --tls | --h2 | --h3 | --all]
+usage: bench/run.sh [--callgrind | --strace | --memory | --tls | --h2 | --h3 | --failover | --all]
 
   (no option)   requests/s, p99 latency and CPU time per request under
                 wrk -t1 -c64, median of BENCH_ROUNDS interleaved rounds
@@ -57,7 +59,12 @@ usage: bench/run.sh [--callgrind | --strace | --memory | --tls | --h2 | --h3 | -
                 connections/s); req/s and proxy CPU per request, median of
                 BENCH_ROUNDS interleaved rounds, and the ratios rpxy/Caddy
                 (HTTP/3) and rpxy HTTP/3 / rpxy HTTP/2
-  --all         all of the above
+  --failover    two backends behind round_robin (rpxy: with a TCP health
+                check every 2 s), wrk -c BENCH_FAILOVER_CONNS for
+                BENCH_FAILOVER_DURATION seconds, the second backend killed
+                halfway: requests and failed requests (non-2xx, socket
+                errors) of rpxy and nginx side by side
+  --all         all of the above but --failover
 
 Environment (defaults in brackets):
   BENCH_DURATION [10]   seconds per wrk (or tls-load) measurement
@@ -99,6 +106,8 @@ Environment (defaults in brackets):
                         one request per connection)
   BENCH_H3_TARGETS ["rpxy caddy"]  --h3 targets
   BENCH_H3_SHAPES ["streams newconn"]  --h3 load shapes
+  BENCH_FAILOVER_DURATION [20]  --failover: seconds of wrk (the kill at half)
+  BENCH_FAILOVER_CONNS [32]     --failover: wrk connections
 TXT
 }
 
@@ -112,6 +121,7 @@ while [ $# -gt 0 ]; do
     --tls) modes+=(tls) ;;
     --h2) modes+=(h2) ;;
     --h3) modes+=(h3) ;;
+    --failover) modes+=(failover) ;;
     --all) modes+=(throughput callgrind strace memory tls h2 h3) ;;
     -h | --help)
         usage
@@ -159,10 +169,12 @@ H3_NEWCONN_CONNS=${BENCH_H3_NEWCONN_CONNS:-16}
 H3_NEWCONN_RATE=${BENCH_H3_NEWCONN_RATE:-400}
 H3_TARGETS=${BENCH_H3_TARGETS:-rpxy caddy}
 H3_SHAPES=${BENCH_H3_SHAPES:-streams newconn}
+FO_DURATION=${BENCH_FAILOVER_DURATION:-20}
+FO_CONNS=${BENCH_FAILOVER_CONNS:-32}
 
 for v in DURATION ROUNDS WARMUP CONNS REQUESTS IDLE_CONNS PORT_BASE PROXY_CPU LOAD_CPU BODY_SIZE RPXY_WAIT \
     QUIET_WAIT BUSY_LIMIT PEER_HEADERS RETRIES TLS_INMEM H2_CONNS H2_STREAMS H3_CONNS H3_STREAMS \
-    H3_NEWCONN_CONNS H3_NEWCONN_RATE; do
+    H3_NEWCONN_CONNS H3_NEWCONN_RATE FO_DURATION FO_CONNS; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number, not '${!v}'"
 done
 [ "$ROUNDS" -ge 1 ] && [ "$DURATION" -ge 1 ] && [ "$CONNS" -ge 1 ] || die "BENCH_ROUNDS, BENCH_DURATION and BENCH_CONNS must be at least 1"
@@ -201,10 +213,13 @@ BACKEND_PORT=$PORT_BASE
 # Client sockets take their ports from the ephemeral range: a listening port
 # in it can be taken by one of the 10,000 idle connections of a previous run.
 read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range
-if [ $((PORT_BASE + 5)) -ge "$eph_lo" ] && [ "$PORT_BASE" -le "$eph_hi" ]; then
-    note "warning: ports $PORT_BASE-$((PORT_BASE + 5)) lie in the ephemeral range $eph_lo-$eph_hi"
+if [ $((PORT_BASE + 6)) -ge "$eph_lo" ] && [ "$PORT_BASE" -le "$eph_hi" ]; then
+    note "warning: ports $PORT_BASE-$((PORT_BASE + 6)) lie in the ephemeral range $eph_lo-$eph_hi"
 fi
 BACKEND=127.0.0.1:$BACKEND_PORT
+# --failover: the second backend, the one killed
+BACKEND2_PORT=$((PORT_BASE + 6))
+BACKEND2=127.0.0.1:$BACKEND2_PORT
 # Connection limits of the proxies: the idle connections of --memory plus
 # room for upstream connections.
 MAX_CONNS=$((IDLE_CONNS + 2048))
@@ -423,7 +438,7 @@ render() {
         nofwd='s| *# @NOFWD@$||'
     fi
     sed -e "$fwd" -e "$nofwd" -e "s|@WORK@|$WORK|g" -e "s|@LISTEN@|127.0.0.1:$2|g" -e "s|@PORT@|$2|g" \
-        -e "s|@BACKEND@|$BACKEND|g" -e "s|@MAX_CONNS@|$MAX_CONNS|g" -e "s|@NOFILE@|$NOFILE|g" \
+        -e "s|@BACKEND@|$BACKEND|g" -e "s|@BACKEND2@|$BACKEND2|g" -e "s|@MAX_CONNS@|$MAX_CONNS|g" -e "s|@NOFILE@|$NOFILE|g" \
         -e "s|@TLS_HOST@|$TLS_HOST|g" -e "s|@CERT@|$TLS_DIR/cert.pem|g" -e "s|@KEY@|$TLS_DIR/key.pem|g" \
         -e "s|@PEM@|$TLS_DIR/bundle.pem|g" -e "s|@TLS13_SUITES@|$TLS13_SUITES|g" \
         -e "s|@TLS12_CIPHERS@|$TLS12_CIPHERS|g" -e "s|@ACCESS_LOG@|${RENDER_ACCESS_LOG:-off}|g" \
@@ -435,6 +450,10 @@ render nginx.conf.in "$(target_port nginx)"
 RENDER_ACCESS_LOG="$WORK/nginx-access.log combined buffer=64k" render nginx.conf.in "$(target_port nginx)" nginx-log.conf
 render haproxy.cfg.in "$(target_port haproxy)"
 render rpxy.toml.in "$(target_port rpxy)"
+if has_mode failover; then
+    render nginx-failover.conf.in "$(target_port nginx)"
+    render rpxy-failover.toml.in "$(target_port rpxy)"
+fi
 # --tls, --h2, --h3: one self-signed ECDSA P-256 certificate per run for all
 # the proxies, its name the bench host (SAN), and the TLS, HTTP/2 and HTTP/3
 # configs.
@@ -476,9 +495,11 @@ target_cmd() {
 }
 
 # Validate the peers' configs once, so a mistake shows up front.
-for v in "" -log $([ "$WANT_TLS" = 1 ] && echo -tls) $([ "$WANT_H2" = 1 ] && echo -h2); do
+for v in "" -log $([ "$WANT_TLS" = 1 ] && echo -tls) $([ "$WANT_H2" = 1 ] && echo -h2) \
+    $(has_mode failover && echo -failover); do
     cfg_targets=$TARGETS
     [ "$v" = -h2 ] && cfg_targets=$H2_TARGETS
+    [ "$v" = -failover ] && cfg_targets=nginx # rpxy and nginx only
     if [ "$v" = -log ]; then # nginx+log's config
         cfg_targets=""
         if [[ " $TARGETS " == *" nginx "* && " $ACCESS_LOG " == *" on "* ]]; then cfg_targets=nginx; fi
@@ -1650,6 +1671,63 @@ mode_h3() {
         say "warnings (req/s of these rounds is unreliable):"
         cat "$res/warnings"
     fi
+}
+
+# ---- failover: a backend killed under load ----
+
+# failover_once TARGET OUT: the second backend started, TARGET launched,
+# wrk for FO_DURATION seconds with the second backend killed (SIGKILL) at
+# half. Sets F_REQS, F_BAD (non-2xx) and F_ERRS (socket errors).
+failover_once() {
+    local t=$1 out=$2 b2 killer
+    listening "$BACKEND2_PORT" && die "port $BACKEND2_PORT (second backend) is already in use; set BENCH_PORT"
+    start_pinned backend2 "$LOAD_CPU" "$BACKEND_BIN" --quiet --body-size "$BODY_SIZE" "$BACKEND2"
+    b2=$START_PID
+    wait_listening "$b2" "$BACKEND2_PORT" 10 || die "the second bench-backend did not start: $(cat "$WORK/backend2.log")"
+    launch_target "$t" || die "$t did not serve with two backends"
+    (sleep $((FO_DURATION / 2)) && kill -KILL "$b2" 2>/dev/null) &
+    killer=$!
+    STARTED_PIDS+=("$killer")
+    load wrk -t1 -c"$FO_CONNS" -d"${FO_DURATION}s" "$(url "$t")" >"$out" 2>&1 ||
+        die "wrk against $t failed: $(cat "$out")"
+    wait "$killer" 2>/dev/null || true
+    forget_pid "$killer"
+    stop_pid "$b2" 1
+    stop_pid "$TPID"
+    F_REQS=$(awk '/ requests in / { print $1 }' "$out")
+    F_BAD=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
+    F_BAD=${F_BAD:-0}
+    F_ERRS=$(awk -F'[ ,]+' '/Socket errors:/ { print $4 + $6 + $8 + $10 }' "$out")
+    F_ERRS=${F_ERRS:-0}
+}
+
+mode_failover() {
+    local t res="$WORK/res-failover" F_REQS F_BAD F_ERRS
+    mkdir -p "$res"
+    VARIANT=-failover
+    say ""
+    say "== failover: two backends (round robin), wrk -t1 -c$FO_CONNS -d${FO_DURATION}s, the second killed after $((FO_DURATION / 2))s =="
+    probe_rpxy
+    for t in $(measured_targets proxies); do
+        case $t in rpxy | nginx) ;; *) continue ;; esac
+        failover_once "$t" "$WORK/wrk.failover.$t.txt"
+        echo "$F_REQS $F_BAD $F_ERRS" >"$res/$t"
+        printf '%-8s %10s requests  %8s failed (%s non-2xx, %s socket errors)\n' "$t" "$F_REQS" \
+            $((F_BAD + F_ERRS)) "$F_BAD" "$F_ERRS"
+    done
+    VARIANT=""
+    say ""
+    say "scenario: a backend killed under load, 1 worker pinned to CPU $PROXY_CPU (backends, wrk on CPU $LOAD_CPU); rpxy: TCP health check every 2 s, passive health and failover defaults; nginx: max_fails 1, fail_timeout 10s, proxy_next_upstream error timeout"
+    printf '%-9s %10s %10s\n' target requests failed
+    for t in $TARGETS; do
+        case $t in rpxy | nginx) ;; *) continue ;; esac
+        if [ "$t" = rpxy ] && [ "$RPXY_STATE" != ok ]; then
+            rpxy_row
+            continue
+        fi
+        read -r F_REQS F_BAD F_ERRS <"$res/$t"
+        printf '%-9s %10s %10s\n' "$t" "$F_REQS" $((F_BAD + F_ERRS))
+    done
 }
 
 say "bench: $(nproc --all) CPUs, proxy on CPU $PROXY_CPU, backend and load on CPU $LOAD_CPU; nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), HAProxy $("$HAPROXY" -v | awk 'NR == 1 { print $3 }'), $(timeout 5 "$RPXY_BIN" --version 2>/dev/null </dev/null || echo "rpxy: no version")$([ -n "$H2O" ] && echo ", h2o $("$H2O" --version | awk 'NR == 1 { print $3 }')")$([ -n "$CADDY" ] && echo ", Caddy $("$CADDY" version | awk '{ print $1 }')")"

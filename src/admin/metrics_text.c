@@ -171,7 +171,8 @@ static void config(FILE *out, const struct runtime *rt)
 static void upstreams(FILE *out, const struct runtime *rt)
 {
     header(out, "rpxy_upstream_healthy", "gauge",
-           "1 when the upstream is taken for requests, 0 when health checks took it out.");
+           "1 when the upstream is taken for requests, 0 when health checks took it out or "
+           "passive health marked it down.");
     for (size_t i = 0; rt && i < rt->n_routes; i++) {
         const struct rt_route *r = &rt->routes[i];
         for (size_t j = 0; j < r->n_ups; j++) {

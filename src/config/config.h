@@ -152,6 +152,9 @@ struct cfg {
     uint64_t upstream_connect_timeout_s;
     uint64_t upstream_response_timeout_s;
     uint64_t upstream_idle_timeout_s;
+    /* ours: passive health (issue 14) */
+    uint32_t upstream_max_fails; /* 0 = off */
+    uint64_t upstream_fail_timeout_s;
     uint64_t shutdown_timeout_s;
     /* ours: the admin listener (/metrics, /healthz); admin_port 0 = off */
     struct ip_addr admin_addr;

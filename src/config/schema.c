@@ -18,6 +18,13 @@
         .name = key, .kind = CFG_K_INT, .offset = offsetof(st, field),                             \
         .width = sizeof(((st *)0)->field), .min = lo, .max = hi, .def_int = def, .help = text      \
     }
+/* a key of ours (not in rpxy) with its type written for the docs */
+#define OURS_INT(st, key, field, lo, hi, def, type, text)                                          \
+    {                                                                                              \
+        .name = key, .kind = CFG_K_INT, .offset = offsetof(st, field),                             \
+        .width = sizeof(((st *)0)->field), .min = lo, .max = hi, .def_int = def,                   \
+        .flags = CFG_F_OURS, .type_doc = type, .help = text                                        \
+    }
 #define U32(st, key, field, def, text) INT(st, key, field, 0, UINT32_MAX, def, text)
 #define U64(st, key, field, def, text) INT(st, key, field, 0, INT64_MAX, def, text)
 #define STR(st, key, field, def, text)                                                             \
@@ -475,8 +482,8 @@ static const struct cfg_key root_keys[] = {
       .def_int = 10,
       .flags = CFG_F_OURS,
       .type_doc = "integer 1-3600 (seconds)",
-      .help = "Connecting to an upstream; when it passes the client gets 504 (a refused "
-              "connection is 502 at once)." },
+      .help = "Connecting to an upstream, all failover attempts together; when it passes the "
+              "client gets 504 (502 at once when every upstream refused)." },
     { .name = "upstream_response_timeout",
       .kind = CFG_K_INT,
       .offset = offsetof(struct cfg, upstream_response_timeout_s),
@@ -488,6 +495,19 @@ static const struct cfg_key root_keys[] = {
       .type_doc = "integer 1-86400 (seconds)",
       .help = "Waiting for the upstream's response head (504 when it passes), and the longest "
               "pause within a response body (the connection is then closed)." },
+    OURS_INT(struct cfg, "upstream_max_fails", upstream_max_fails, 0, 1000, 1, "integer 0-1000",
+             "Passive health: after this many connect failures in a row (refused, unreachable, "
+             "connect timeout, TLS handshake failure) an upstream is marked down for "
+             "`upstream_fail_timeout`, in every worker, and skipped by the balancer; 0 turns it "
+             "off. A route with one upstream never marks it down. Whatever this says, a request "
+             "whose connect fails goes on to the route's next upstream (and to the next address "
+             "of a host name), within `upstream_connect_timeout` in total."),
+    OURS_INT(struct cfg, "upstream_fail_timeout", upstream_fail_timeout_s, 1, 3600, 10,
+             "integer 1-3600 (seconds)",
+             "Passive health: how long an upstream marked down is skipped; then one request "
+             "tries it (success brings it back, failure starts a new cool-off). With a "
+             "`health_check` on the route, the active check's next success brings it back "
+             "instead."),
     { .name = "upstream_idle_timeout",
       .kind = CFG_K_INT,
       .offset = offsetof(struct cfg, upstream_idle_timeout_s),

@@ -4,6 +4,7 @@
  * client. Nothing here knows the client's wire format. */
 #include "proxy/exchange.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "log/request_debug.h"
 #include "proxy/client_conn.h"
 #include "proxy/exchange_cache.h"
+#include "proxy/failover.h"
 #include "proxy/forwarded.h"
 #include "proxy/headers.h"
 #include "proxy/router.h"
@@ -262,6 +264,8 @@ static size_t pick_upstream(struct exchange *ex, const struct http_field *hdrs, 
     if (rr->route->cfg->load_balance != CFG_LB_STICKY || !rr->sticky)
         return lb_pick(rr->lb, &ex->w->rng);
     *sticky_used = true;
+    /* kept for a cookie issued later, when failover leaves the pinned one */
+    ex->sticky_secure = client_scheme_is_https(ex, hdrs, n);
     struct cookie_field fields[16];
     size_t nf = 0;
     for (size_t i = 0; i < n && nf < 16; i++)
@@ -274,22 +278,29 @@ static size_t pick_upstream(struct exchange *ex, const struct http_field *hdrs, 
     if (ck->found == COOKIE_FOUND_ONE) {
         const char *why;
         long idx = sticky_open(rr->sticky, ck->value, ck->value_len, now, &why);
-        if (idx >= 0 && (size_t)idx < rr->n_ups && lb_is_healthy(rr->lb, (size_t)idx))
+        if (idx >= 0 && (size_t)idx < rr->n_ups && lb_take(rr->lb, (size_t)idx))
             return (size_t)idx;
     }
     size_t idx = lb_pick(rr->lb, &ex->w->rng);
+    if (idx < rr->n_ups)
+        exchange_issue_sticky(ex, idx);
+    return idx;
+}
+
+void exchange_issue_sticky(struct exchange *ex, size_t idx)
+{
+    struct rt_route *rr = ex->route;
+    int64_t now = loop_wall_s(ex->w->loop);
     char token[STICKY_TOKEN_MAX + 1];
     long tl = sticky_seal(rr->sticky, idx, now + STICKY_LIFETIME_S, token, sizeof(token));
-    if (tl > 0) {
-        bool secure = client_scheme_is_https(ex, hdrs, n);
-        long sl = sticky_set_cookie(rr->sticky, token, (size_t)tl, now + STICKY_LIFETIME_S, now,
-                                    secure, ex->set_cookie, sizeof(ex->set_cookie));
-        if (sl > 0) {
-            ex->set_cookie_len = (size_t)sl;
-            ex->issue_cookie = true;
-        }
+    if (tl <= 0)
+        return;
+    long sl = sticky_set_cookie(rr->sticky, token, (size_t)tl, now + STICKY_LIFETIME_S, now,
+                                ex->sticky_secure, ex->set_cookie, sizeof(ex->set_cookie));
+    if (sl > 0) {
+        ex->set_cookie_len = (size_t)sl;
+        ex->issue_cookie = true;
     }
-    return idx;
 }
 
 /* What the access log needs, copied before the front-end's buffer moves. */
@@ -312,7 +323,7 @@ static void copy_log_fields(struct exchange *ex, const struct ex_request *req)
                 &ex->log.forwarded_len);
 }
 
-static void log_upstream_uri(struct exchange *ex, const char *path, size_t path_len)
+void exchange_log_upstream(struct exchange *ex, const char *path, size_t path_len)
 {
     if (!log_access_enabled())
         return;
@@ -443,6 +454,11 @@ static bool forward(struct exchange *ex, const struct route *route, const struct
     size_t n = req->n_fields;
     ex->up_index =
         pick_upstream(ex, req->fields, n, &ck, cookie_rest, sizeof(cookie_rest), &sticky_used);
+    if (ex->up_index >= ex->route->n_ups) {
+        reject(ex, 502, "Failed to get response from backend: every upstream is marked down",
+               !ex->replayable);
+        return false;
+    }
     ex->up = &ex->route->ups[ex->up_index];
 
     const char *uri_host = NULL;
@@ -492,7 +508,7 @@ static bool forward(struct exchange *ex, const struct route *route, const struct
     if (uo.warnings)
         log_warn("%s", uo.why ? uo.why : fwd_warning_text(uo.warnings & -uo.warnings));
     ex->log.xff = ex_strdup(ex, uo.xff, uo.xff_len, &ex->log.xff_len);
-    log_upstream_uri(ex, path, path_len);
+    exchange_log_upstream(ex, path, path_len);
     ex->head_len = ex->up_out.len;
     ex->upc = upstream_wants_h2(ex, req) ? &h2_client : &h1_client;
     if (ex->rt->cache) {
@@ -506,7 +522,8 @@ static bool forward(struct exchange *ex, const struct route *route, const struct
     request_debug_log(ex->up->scheme, ex->up->authority, ex->up->authority_len, path, path_len,
                       ex->upc == &h2_client ? "HTTP/2.0" : "HTTP/1.1", buf_data(&ex->up_out),
                       ex->head_len);
-    if (ex->upc->attach(ex, false) < 0) {
+    errno = 0;
+    if (ex->upc->attach(ex, false) < 0 && !failover_connect_failed(ex, NULL)) {
         reject(ex, 502, "Failed to get response from backend: cannot connect", !ex->replayable);
         return false;
     }
@@ -625,8 +642,12 @@ static void on_timeout(struct loop *loop, struct loop_timer *t)
 {
     struct exchange *ex = container_of(t, struct exchange, timer);
     struct client *c = ex->c;
-    if (ex->phase == EX_CONNECTING)
-        exchange_abort(ex, 504, "Failed to get response from backend: connect timeout");
+    static const char connect_timeout[] = "Failed to get response from backend: connect timeout";
+    if (ex->phase == EX_CONNECTING && ex->upc->unsent && ex->upc->unsent(ex) &&
+        failover_connect_failed(ex, connect_timeout))
+        ex->fe->kick(ex);
+    else if (ex->phase == EX_CONNECTING)
+        exchange_abort(ex, 504, connect_timeout);
     else if (!ex->resp_started)
         exchange_abort(ex, 504, "Failed to get response from backend: response timeout");
     else
@@ -637,25 +658,54 @@ static void on_timeout(struct loop *loop, struct loop_timer *t)
 void exchange_arm_timer(struct exchange *ex, bool connecting)
 {
     const struct cfg *cfg = ex->rt->cfg;
-    uint64_t s = connecting ? cfg->upstream_connect_timeout_s : cfg->upstream_response_timeout_s;
-    loop_timer_set(ex->w->loop, &ex->timer, s * 1000, on_timeout);
+    uint64_t ms = connecting ? failover_connect_ms(ex) : cfg->upstream_response_timeout_s * 1000;
+    loop_timer_set(ex->w->loop, &ex->timer, ms, on_timeout);
 }
 
-/* Retries once on a fresh connection when a reused one failed before any
- * response byte (SPEC-conform safe retry). Returns true when retrying. */
-static bool maybe_retry(struct exchange *ex)
+static bool idempotent(const struct exchange *ex)
 {
-    if (!ex->upc->reused(ex) || ex->retried || ex->resp_started || !ex->upc->rewind(ex))
+    static const char *const methods[] = { "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE" };
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (ex->log.method_len == strlen(methods[i]) &&
+            memcmp(ex->log.method, methods[i], ex->log.method_len) == 0)
+            return true;
+    return false;
+}
+
+/* Retries once when a connection failed before any response byte: a reused
+ * one on a fresh connection (SPEC-conform safe retry; when that connect
+ * fails, failover takes it elsewhere), a fresh one with an idempotent
+ * request without body on another upstream (ours). Returns true when
+ * retrying. */
+static bool maybe_retry(struct exchange *ex, const char *why)
+{
+    if (ex->resp_started)
         return false;
+    bool reused = ex->upc->reused(ex);
+    if (reused ? ex->retried
+               : ex->resent || !idempotent(ex) || !ex->replayable || ex->route->n_ups < 2)
+        return false;
+    if (!ex->upc->rewind(ex))
+        return false;
+    if (!reused) {
+        ex->resent = true;
+        return failover_resend_elsewhere(ex, why);
+    }
     ex->retried = true;
     ex->upc->release(ex, false);
-    return ex->upc->attach(ex, true) == 0;
+    errno = 0;
+    return ex->upc->attach(ex, true) == 0 || failover_connect_failed(ex, NULL);
 }
 
 bool exchange_upstream_failed(struct exchange *ex, const char *why)
 {
-    if (maybe_retry(ex))
+    if (!ex->resp_started && ex->upc->unsent && ex->upc->unsent(ex) &&
+        failover_connect_failed(ex, why))
         return false;
+    if (ex->uc || ex->h2s) {
+        if (maybe_retry(ex, why))
+            return false;
+    }
     exchange_abort(ex, ex->resp_started ? 0 : 502, why);
     return true;
 }

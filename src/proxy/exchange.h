@@ -167,8 +167,9 @@ struct exchange {
     uint64_t req_body_seen; /* bytes of body received, for the size limit */
     uint64_t body_limit;    /* 0 = unlimited */
     bool replayable;        /* no request body: may be retried on a fresh connection */
-    bool retried;
-    size_t head_len; /* length of the request head in up_out, for a retry */
+    bool retried;           /* the safe retry of a reused connection is spent */
+    bool resent;            /* failover: the one resend to another upstream is spent */
+    size_t head_len;        /* length of the request head in up_out, for a retry */
     /* HTTP/2 upstream: the request as sent so far (head, body), kept while a
      * stream the upstream refuses could still be replayed; replay_lost once
      * it outgrew that or the response began */
@@ -197,7 +198,14 @@ struct exchange {
 
     /* sticky */
     bool issue_cookie;
+    bool sticky_secure; /* the client-visible scheme is https (a reissued cookie's Secure) */
     size_t set_cookie_len;
+
+    /* failover (proxy/failover.c) */
+    uint64_t tried;               /* bit i % 64: upstream i could not be reached */
+    uint64_t connect_deadline_ms; /* the connect budget of every attempt; 0: none yet */
+    size_t addr_i;                /* the address of ex->up in use */
+    unsigned addr_tries;          /* addresses of ex->up tried (0: none chosen yet) */
 
     size_t strs_len;
     struct {
@@ -284,6 +292,11 @@ void exchange_interim(struct exchange *ex, int status, const struct http_field *
 void exchange_access_log(struct exchange *ex, int status);
 void exchange_arm_timer(struct exchange *ex, bool connecting);
 bool exchange_upstream_failed(struct exchange *ex, const char *why);
+
+/* For failover: the access log's upstream URI becomes ex->up's with path;
+ * a sticky route issues a cookie naming upstream idx. */
+void exchange_log_upstream(struct exchange *ex, const char *path, size_t path_len);
+void exchange_issue_sticky(struct exchange *ex, size_t idx);
 
 /* Frees the worker's cached exchanges (at thread exit). */
 void exchange_cache_drain(struct worker *w);

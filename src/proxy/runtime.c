@@ -137,6 +137,9 @@ struct runtime *runtime_build(struct cfg *cfg)
         r->lb = lb_group_for_route(cr);
         if (!r->ups || !r->lb)
             goto fail;
+        lb_group_set_passive(
+            r->lb, cfg->upstream_max_fails, (int64_t)cfg->upstream_fail_timeout_s * 1000,
+            (int64_t)cfg->upstream_connect_timeout_s * 1000, cr->health_check.enabled);
         for (size_t j = 0; j < r->n_ups; j++)
             fill_upstream(&r->ups[j], &cr->upstreams[j]);
         if (cr->load_balance == CFG_LB_STICKY && cfg->has_sticky_secret && init_sticky(r, cfg) < 0)

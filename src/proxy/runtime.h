@@ -23,6 +23,9 @@ struct rt_addrs {
     size_t n;
     struct sockaddr_storage addr[RT_MAX_ADDRS];
     socklen_t len[RT_MAX_ADDRS];
+    /* failover: an address that refused or timed out is left out of new
+     * connections until then (monotonic ms; 0: never failed) */
+    _Atomic int64_t down_until_ms[RT_MAX_ADDRS];
 };
 
 struct rt_upstream {

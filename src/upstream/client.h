@@ -20,6 +20,10 @@ struct up_client {
      * whether it holds no unread bytes (may be reused). */
     bool (*reused)(const struct exchange *ex);
     bool (*idle)(const struct exchange *ex);
+    /* Whether no byte of the request can have reached the upstream (still
+     * connecting, TLS handshake included): it may go to another one. NULL
+     * for clients that never connect (the cache's). */
+    bool (*unsent)(const struct exchange *ex);
     /* Puts the whole request (head and what was sent of the body) back into
      * ex->up_out, as before attach, for a retry on a new connection. Returns
      * false when it cannot: bytes already sent are gone. */

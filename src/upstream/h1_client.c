@@ -19,6 +19,7 @@
 #include "http/h1_parser.h"
 #include "log/log.h"
 #include "proxy/exchange.h"
+#include "proxy/failover.h"
 #include "proxy/headers.h"
 #include "proxy/runtime.h"
 #include "tls/client.h"
@@ -44,22 +45,49 @@ static void on_upstream_event(struct upstream_conn *uc, uint32_t events)
     ex->fe->kick(ex);
 }
 
+/* An idle connection to an address of a multi-address upstream: on a first
+ * attempt any of them (from the rotation's), else the one failover chose.
+ * Sets *ai to the address to connect to when there is none. */
+static struct upstream_conn *take_idle_any(struct exchange *ex, const struct rt_addrs *addrs,
+                                           const char *tls_name, bool fresh_only, size_t *ai)
+{
+    bool first = ex->addr_tries == 0;
+    *ai = failover_addr(ex, addrs);
+    for (size_t k = 0; !fresh_only && k < (first ? addrs->n : 1); k++) {
+        size_t j = (*ai + k) % addrs->n;
+        struct upstream_conn *uc = upstream_pool_take(
+            ex->w->pool, (const struct sockaddr *)&addrs->addr[j], addrs->len[j], tls_name);
+        if (uc) {
+            ex->addr_i = j;
+            return uc;
+        }
+    }
+    return NULL;
+}
+
 static int h1c_attach(struct exchange *ex, bool fresh_only)
 {
     struct rt_addrs *addrs = atomic_load_explicit(&ex->up->addrs, memory_order_acquire);
     if (!addrs || !addrs->n)
         return -1;
-    const struct sockaddr *sa = (const struct sockaddr *)&addrs->addr[0];
+    size_t ai = 0;
     struct upstream_conn *uc = NULL;
     const char *tls_name = ex->up->cfg->tls ? ex->up->cfg->host : NULL;
-    if (!fresh_only)
-        uc = upstream_pool_take(ex->w->pool, sa, addrs->len[0], tls_name);
+    if (addrs->n == 1) {
+        ex->addr_tries = 1; /* failover: the one address is tried */
+        if (!fresh_only)
+            uc = upstream_pool_take(ex->w->pool, (const struct sockaddr *)&addrs->addr[0],
+                                    addrs->len[0], tls_name);
+    } else {
+        uc = take_idle_any(ex, addrs, tls_name, fresh_only, &ai);
+    }
+    const struct sockaddr *sa = (const struct sockaddr *)&addrs->addr[ai];
     if (uc) {
         uc->connected = true;
         ex->phase = EX_SENDING;
         exchange_arm_timer(ex, false);
     } else {
-        uc = upstream_connect(ex->w->pool, sa, addrs->len[0], tls_name);
+        uc = upstream_connect(ex->w->pool, sa, addrs->len[ai], tls_name);
         if (!uc)
             return -1;
         if (uc->tls && !(ex->route->route->cfg->upstream_options & CFG_OPT_FORCE_HTTP11_UPSTREAM)) {
@@ -93,6 +121,11 @@ static bool h1c_reused(const struct exchange *ex)
     return ex->uc && ex->uc->reused;
 }
 
+static bool h1c_unsent(const struct exchange *ex)
+{
+    return ex->phase == EX_CONNECTING;
+}
+
 static bool h1c_idle(const struct exchange *ex)
 {
     return ex->uc && ex->uc->in.len == 0;
@@ -112,7 +145,7 @@ static bool h1c_rewind(struct exchange *ex)
 /* ---- connecting ---- */
 
 /* Advances the TLS handshake with the upstream. Returns 1 done, 0 waiting,
- * -1 failed (the exchange is aborted with 502). */
+ * 2 failed over to another attempt, -1 failed (the exchange ended). */
 static int upstream_handshake(struct exchange *ex)
 {
     struct upstream_conn *uc = ex->uc;
@@ -147,8 +180,7 @@ static int upstream_handshake(struct exchange *ex)
              : uc->tls->eof ? "connection closed by the upstream"
                             : "connection error");
     ERR_clear_error();
-    exchange_abort(ex, 502, why);
-    return -1;
+    return exchange_upstream_failed(ex, why) ? -1 : 2;
 }
 
 static int h1c_check_connected(struct exchange *ex)
@@ -167,8 +199,7 @@ static int h1c_check_connected(struct exchange *ex)
             char why[160];
             snprintf(why, sizeof(why), "Failed to get response from backend: connect: %s",
                      strerror(err));
-            exchange_abort(ex, 502, why);
-            return -1;
+            return exchange_upstream_failed(ex, why) ? -1 : 1;
         }
         uc->connected = true;
         loop_want_out(ex->w->loop, &uc->io, false); /* connected: writable until EAGAIN */
@@ -177,11 +208,12 @@ static int h1c_check_connected(struct exchange *ex)
     if (uc->tls && !uc->tls_done) {
         int r = upstream_handshake(ex);
         if (r != 1)
-            return r;
+            return r == 2 ? 1 : r;
         const unsigned char *alpn = NULL;
         unsigned alpn_len = 0;
         SSL_get0_alpn_selected(uc->tls->ssl, &alpn, &alpn_len);
         if (alpn_len == 2 && memcmp(alpn, "h2", 2) == 0) {
+            failover_connected(ex);
             if (h2c_adopt(ex) < 0) {
                 exchange_abort(ex, 502, "Failed to get response from backend: out of memory");
                 return -1;
@@ -189,6 +221,7 @@ static int h1c_check_connected(struct exchange *ex)
             return 1;
         }
     }
+    failover_connected(ex);
     ex->phase = EX_SENDING;
     exchange_arm_timer(ex, false);
     return 1;
@@ -502,6 +535,7 @@ const struct up_client h1_client = {
     .attach = h1c_attach,
     .release = h1c_release,
     .reused = h1c_reused,
+    .unsent = h1c_unsent,
     .idle = h1c_idle,
     .rewind = h1c_rewind,
     .check_connected = h1c_check_connected,

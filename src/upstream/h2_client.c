@@ -27,6 +27,7 @@
 #include "http/h2_trailer.h"
 #include "log/log.h"
 #include "proxy/exchange.h"
+#include "proxy/failover.h"
 #include "proxy/headers.h"
 #include "proxy/runtime.h"
 #include "tls/client.h"
@@ -657,7 +658,8 @@ static int h2c_attach(struct exchange *ex, bool fresh_only)
     if (!addrs || !addrs->n)
         return -1;
     const char *tls_name = ex->up->cfg->tls ? ex->up->cfg->host : NULL;
-    struct h2c_conn *h = conn_for(ex->w, (const struct sockaddr *)&addrs->addr[0], addrs->len[0],
+    size_t ai = failover_addr(ex, addrs);
+    struct h2c_conn *h = conn_for(ex->w, (const struct sockaddr *)&addrs->addr[ai], addrs->len[ai],
                                   tls_name, fresh_only);
     struct h2c_stream *s = h ? calloc(1, sizeof(*s)) : NULL;
     if (!s) {
@@ -727,6 +729,11 @@ static bool h2c_reused(const struct exchange *ex)
     return s && s->closed && s->close_error == NGHTTP2_REFUSED_STREAM;
 }
 
+static bool h2c_unsent(const struct exchange *ex)
+{
+    return !ex->h2s || !ex->h2s->submitted;
+}
+
 static bool h2c_idle(const struct exchange *ex)
 {
     return true;
@@ -769,6 +776,7 @@ static int h2c_check_connected(struct exchange *ex)
     }
     if (!s->submitted)
         return 0;
+    failover_connected(ex);
     ex->phase = EX_SENDING;
     exchange_arm_timer(ex, false);
     return 1;
@@ -922,6 +930,7 @@ const struct up_client h2_client = {
     .attach = h2c_attach,
     .release = h2c_release,
     .reused = h2c_reused,
+    .unsent = h2c_unsent,
     .idle = h2c_idle,
     .rewind = h2c_rewind,
     .check_connected = h2c_check_connected,

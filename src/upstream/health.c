@@ -187,6 +187,10 @@ static void finish(struct hc_probe *p, bool ok, const char *why)
         break;
     case HEALTH_UNCHANGED: break;
     }
+    /* recovery from passive health follows the active check (issue 14) */
+    if (ok && lb_connect_ok(g->lb, p->index))
+        log_info("[%s:%s] Upstream %s is reachable again: no longer marked down", g->server_name,
+                 g->path, p->uri);
     if (g->running && --g->running == 0)
         round_done(g);
 }
