@@ -1277,7 +1277,8 @@ static void report(double secs, double cpu)
     for (size_t i = 0; i < S.nlat; i++)
         mean += S.lat[i];
     mean = S.nlat ? mean / (double)S.nlat / 1000.0 : 0;
-    qsort(S.lat, S.nlat, sizeof(*S.lat), cmp_u32);
+    if (S.nlat)
+        qsort(S.lat, S.nlat, sizeof(*S.lat), cmp_u32); /* S.lat is NULL when none succeeded */
     printf("requests %ld\nsucceeded %ld\nfailed %ld\nerrors %ld\n", S.requests, S.succeeded,
            S.failed, S.errors);
     printf("rps %.1f\nmean_ms %.3f\np50_ms %.3f\np99_ms %.3f\n", secs > 0 ? S.succeeded / secs : 0,

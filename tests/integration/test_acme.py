@@ -66,11 +66,12 @@ def served_cert(tls_port, name, root):
 
 
 def wait_served(tls_port, name, root, timeout=5):
-    """served_cert() once it verifies against root (or the last try)."""
+    """served_cert() once it verifies against root and shows the
+    certificate (or the last try)."""
     deadline = time.monotonic() + timeout
     while True:
         got = served_cert(tls_port, name, root)
-        if got[0] or time.monotonic() > deadline:
+        if (got[0] and got[1]) or time.monotonic() > deadline:
             return got
         time.sleep(0.1)
 
@@ -141,15 +142,15 @@ def test_restart_reuses_account_and_certificate(tmp_path, pebble, start_proxy):
     registry: the cached certificate is deployed, no new order is made."""
     tls_port, pb, registry, config, p = issued_once(tmp_path, pebble, start_proxy)
     root = pb.root_pem()
-    ok, first, out = served_cert(tls_port, "a.example", root)
-    assert ok, out
+    ok, first, out = wait_served(tls_port, "a.example", root)
+    assert ok and first, out
     assert p.stop() == 0
     accounts = list((registry / "accounts").iterdir())
     p2 = start_proxy(config, env=pb.env)
     p2.wait_log(r'rpxy ACME event: DeployedCachedCert domain="a.example"')
     p2.wait_log(r"rpxy ACME event: AccountCacheLoad")
-    ok, again, out = served_cert(tls_port, "a.example", root)
-    assert ok, out
+    ok, again, out = wait_served(tls_port, "a.example", root)
+    assert ok and again, out
     assert serial_of(again) == serial_of(first)
     time.sleep(1)
     assert "OrderStart" not in p2.log() and "AccountCacheStore" not in p2.log()

@@ -29,15 +29,16 @@ def tiers(mem=100, each=1 << 20, entries=100):
             f"max_cache_entry = {entries}")
 
 
-def files(tmp_path, want=None):
+def files(tmp_path, want=None, other_than=None):
     """The cache directory's names, once no ".tmp" is left and, with want,
-    that many are there (an entry is committed right after the client got
-    its last byte)."""
+    that many are there, and with other_than, they differ from that list
+    (an entry is committed right after the client got its last byte)."""
     deadline = time.monotonic() + 3
     while True:
         names = sorted(os.listdir(tmp_path / "cache"))
         settled = not any(n.endswith(".tmp") for n in names)
-        if (settled and want in (None, len(names))) or time.monotonic() > deadline:
+        if (settled and want in (None, len(names)) and names != other_than) or \
+                time.monotonic() > deadline:
             return names
         time.sleep(0.02)
 
@@ -121,8 +122,9 @@ def test_lru_evicts_least_recently_used_and_its_file(origin, start_proxy, tmp_pa
     assert len(files(tmp_path, 2)) == 2
     assert get(p, "/a")[1] == b"/a #1"
     assert get(p, "/c")[1] == b"/c #1"
+    before = files(tmp_path, 2)
     assert get(p, "/b")[1] == b"/b #2"  # evicted; now evicts /a
-    files(tmp_path, 2)  # committed right after the client got the body
+    files(tmp_path, 2, other_than=before)  # committed right after the client got the body
     assert get(p, "/a")[1] == b"/a #2"
     assert len(files(tmp_path, 2)) == 2
 
