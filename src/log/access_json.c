@@ -44,7 +44,10 @@ static size_t json_unit(struct alog_out *o, const unsigned char *u, size_t n)
     return seq;
 }
 
-void alog_json_text(struct alog_out *o, const unsigned char *u, size_t n)
+/* alog_json_text past its first run that needs no escaping; not inlined,
+ * so that the common case (the whole field is plain) stays short. */
+__attribute__((noinline)) static void json_text_rest(struct alog_out *o, const unsigned char *u,
+                                                     size_t n)
 {
     while (n > 0 && !o->full) {
         if (n <= o->limit - o->len) {
@@ -59,6 +62,13 @@ void alog_json_text(struct alog_out *o, const unsigned char *u, size_t n)
         u += k;
         n -= k;
     }
+}
+
+void alog_json_text(struct alog_out *o, const unsigned char *u, size_t n)
+{
+    size_t i = alog_plain_head(o, u, n, true);
+    if (i < n)
+        json_text_rest(o, u + i, n - i);
 }
 
 /* The writer: an alog_out plus where the cut fell. */

@@ -123,15 +123,9 @@ static inline void alog_text(struct alog_out *o, const char *s, size_t n)
         alog_text_other(o, s, n);
         return;
     }
-    if (n <= o->limit - o->len) {
-        size_t i = alog_copy_plain(o->buf + o->len, u, n, false);
-        o->len += i;
-        if (i == n)
-            return;
-        u += i;
-        n -= i;
-    }
-    alog_text_rest(o, u, n);
+    size_t i = alog_plain_head(o, u, n, false);
+    if (i < n)
+        alog_text_rest(o, u + i, n - i);
 }
 
 static void alog_str_text(struct alog_out *o, struct alog_str s)

@@ -111,6 +111,19 @@ bytes:
     return i;
 }
 
+/* The common case of escaped text: when all of s[0..n) fits, copies its
+ * leading run that needs no escaping; returns its length (0 when it does not
+ * fit: the caller goes unit by unit). */
+static inline size_t alog_plain_head(struct alog_out *o, const unsigned char *s, size_t n,
+                                     bool json)
+{
+    if (n > o->limit - o->len)
+        return 0;
+    size_t i = alog_copy_plain(o->buf + o->len, s, n, json);
+    o->len += i;
+    return i;
+}
+
 /* Writes the decimal digits of v; cut like a run when it does not fit. */
 void alog_uint(struct alog_out *o, unsigned v);
 
