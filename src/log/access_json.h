@@ -34,9 +34,9 @@
 
 /* Formats the members of f after "time" (",\"host\":...}") into buf (cap
  * bytes, NUL-terminated when cap > 0), cut as above when longer than cap - 1
- * (*truncated, may be NULL, tells); with cap < 23 a cut line is just "}"
- * (nothing at all when cap is 1). Returns the bytes written, NUL excluded.
- * Nothing is allocated. */
+ * (*truncated, may be NULL, tells); a buffer too small for
+ * ",\"truncated\":true}" gets just "}" (nothing at all when cap is 1). Returns the bytes written,
+ * NUL excluded. Nothing is allocated. */
 size_t alog_json_format(const struct alog_fields *f, bool redact_query, char *buf, size_t cap,
                         bool *truncated);
 
