@@ -106,7 +106,7 @@ static void json_whole(struct json_out *j, size_t at)
 static void json_close(struct json_out *j)
 {
     if (!j->o.full)
-        alog_put(&j->o, "\"", 1);
+        ALOG_LIT(&j->o, "\"");
     if (j->o.full)
         j->in_string = true;
 }
