@@ -17,6 +17,11 @@
 
 #define CFG_STICKY_SECRET_LEN 32
 
+enum cfg_access_log_format {
+    CFG_ALOG_RPXY, /* rpxy's line (SPEC 13.1) */
+    CFG_ALOG_JSON, /* one JSON object per line (log/access_json.h) */
+};
+
 enum cfg_lb {
     CFG_LB_NONE,
     CFG_LB_ROUND_ROBIN,
@@ -165,9 +170,10 @@ struct cfg {
     struct ip_cidr *trusted_forwarded_proxies;
     size_t n_trusted_forwarded_proxies;
     bool redact_query_in_access_log;
-    uint64_t request_max_body_size;        /* 0 = unlimited */
-    char *default_app;                     /* as written; NULL when unset */
-    const struct cfg_app *default_app_ref; /* the app it names, or NULL */
+    enum cfg_access_log_format access_log_format; /* ours */
+    uint64_t request_max_body_size;               /* 0 = unlimited */
+    char *default_app;                            /* as written; NULL when unset */
+    const struct cfg_app *default_app_ref;        /* the app it names, or NULL */
 
     struct cfg_app *apps;
     size_t n_apps;

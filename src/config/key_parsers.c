@@ -552,3 +552,21 @@ int cfg_parse_health_type(struct cfg_loader *ld, const struct toml_keyval *kv, v
     }
     return 0;
 }
+
+int cfg_parse_access_log_format(struct cfg_loader *ld, const struct toml_keyval *kv, void *field,
+                                void *obj)
+{
+    if (kv->val.type != TOML_STRING)
+        return ld_type_error(ld, kv, "a string");
+    if (strcmp(kv->val.u.str.ptr, "rpxy") == 0)
+        *(enum cfg_access_log_format *)field = CFG_ALOG_RPXY;
+    else if (strcmp(kv->val.u.str.ptr, "json") == 0)
+        *(enum cfg_access_log_format *)field = CFG_ALOG_JSON;
+    else {
+        ld_error(ld, kv->val.line, kv->val.col, kv->key,
+                 "unknown access_log_format \"%s\" (expected \"rpxy\" or \"json\")",
+                 kv->val.u.str.ptr);
+        return -1;
+    }
+    return 0;
+}

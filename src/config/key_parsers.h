@@ -21,6 +21,7 @@ CFG_PARSER(cfg_parse_health_check);
 CFG_PARSER(cfg_parse_health_type);
 CFG_PARSER(cfg_parse_acme_challenge);
 CFG_PARSER(cfg_parse_admin_listen);
+CFG_PARSER(cfg_parse_access_log_format);
 
 /* Sections the parsers above read into. */
 extern const struct cfg_section cfg_health_check_section;

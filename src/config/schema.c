@@ -558,6 +558,20 @@ static const struct cfg_key root_keys[] = {
               "aliases `cloudflare`, `fastly`, `cloudfront`." },
     BOOL(struct cfg, "redact_query_in_access_log", redact_query_in_access_log, 0,
          "Replace query values with `<redacted>` in the access log."),
+    { .name = "access_log_format",
+      .kind = CFG_K_CUSTOM,
+      .offset = offsetof(struct cfg, access_log_format),
+      .parse = cfg_parse_access_log_format,
+      .flags = CFG_F_OURS,
+      .type_doc = "string: \"rpxy\" or \"json\"",
+      .default_doc = "\"rpxy\"",
+      .help = "Access log lines: `\"rpxy\"` writes rpxy's line; `\"json\"` writes one JSON "
+              "object per line with the same fields, `{\"time\":...,\"host\":...,\"client\":...,"
+              "\"method\":...,\"path\":...,\"version\":...,\"status\":200,\"reason\":\"OK\","
+              "\"target\":...,\"user_agent\":...,\"xff\":...,\"forwarded\":...,"
+              "\"upstream\":...}`, on stdout too (a bare object, no level tag). Non-UTF-8 "
+              "bytes are written `\\u00XX` per byte; a line over 8 KiB is cut and ends with "
+              "`\"truncated\":true`. A reload switches new lines to the new format." },
     { .name = "request_max_body_size",
       .kind = CFG_K_CUSTOM,
       .offset = offsetof(struct cfg, request_max_body_size),

@@ -2,6 +2,7 @@
  * It is written for every request, so the common case (printable ASCII
  * fields, a line that fits) takes no per-byte branch and no printf. */
 #include "log/access_line.h"
+#include "log/alog_out.h"
 #include "log/log.h"
 #include "util/utf8.h"
 
@@ -10,52 +11,14 @@
 #define ALOG_REDACTED "<redacted>"
 #define ALOG_ELLIPSIS "..."
 
-/* An output buffer written in units that are never split: an escape, a UTF-8
- * sequence, or a single ASCII byte. Once a unit does not fit, `full` is set,
- * `limit` drops to `len`, and everything after it is dropped. */
-struct alog_out {
-    char *buf;
-    size_t limit; /* bytes that may be written, NUL excluded */
-    size_t len;
-    bool full;
-    bool escape; /* escape control bytes and invalid UTF-8 */
-};
-
-static void alog_stop(struct alog_out *o)
-{
-    o->full = true;
-    o->limit = o->len;
-}
-
-/* A unit of n bytes: written whole or not at all. */
-static void alog_put(struct alog_out *o, const char *p, size_t n)
-{
-    if (n > o->limit - o->len) {
-        alog_stop(o);
-        return;
-    }
-    memcpy(o->buf + o->len, p, n);
-    o->len += n;
-}
-
 /* The end of a run that does not fit: what fits of it, then nothing more. */
-static void alog_run_cut(struct alog_out *o, const char *p, size_t n)
+void alog_run_cut(struct alog_out *o, const char *p, size_t n)
 {
+    (void)n;
     size_t room = o->limit - o->len;
     memcpy(o->buf + o->len, p, room);
     o->len += room;
     alog_stop(o);
-}
-
-/* Bytes that may be cut anywhere (ASCII, or raw output): copies what fits. */
-static inline void alog_run(struct alog_out *o, const char *p, size_t n)
-{
-    if (n > o->limit - o->len) {
-        alog_run_cut(o, p, n);
-        return;
-    }
-    memcpy(o->buf + o->len, p, n);
-    o->len += n;
 }
 
 /* ASCII text of our own (separators, phrases). */
@@ -63,9 +26,6 @@ static void alog_lit(struct alog_out *o, const char *s)
 {
     alog_run(o, s, strlen(s));
 }
-
-/* A string literal, its length known at compile time. */
-#define ALOG_LIT(o, lit) alog_run((o), (lit), sizeof(lit) - 1)
 
 /* Writes the decimal digits of v (at most 10) to out, two at a time;
  * returns their count. */
@@ -88,7 +48,7 @@ static size_t alog_dec(char *out, unsigned v)
     return n;
 }
 
-static void alog_uint(struct alog_out *o, unsigned v)
+void alog_uint(struct alog_out *o, unsigned v)
 {
     if (o->limit - o->len >= 10) {
         o->len += alog_dec(o->buf + o->len, v);
@@ -96,41 +56,6 @@ static void alog_uint(struct alog_out *o, unsigned v)
     }
     char d[10];
     alog_run(o, d, alog_dec(d, v));
-}
-
-/* Whether a 64-bit word holds a byte that is not printable ASCII (0x20-
- * 0x7e): "a byte < 0x20" and "a byte > 0x7e" are each detected exactly (a
- * borrow or carry only ever follows a byte that is itself out of range). */
-static inline bool alog_word_unsafe(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    return ((((x - ones * 0x20) & ~x) | (x + ones) | x) & highs) != 0;
-}
-
-/* Copies the leading run of printable ASCII of s[0..n) to out, which has
- * room for n bytes; returns its length. Eight bytes at a time, the last
- * eight overlapping the ones before when n is not a multiple of 8. */
-static inline size_t alog_copy_plain(char *out, const unsigned char *s, size_t n)
-{
-    uint64_t x;
-    size_t i = 0;
-    if (n >= 8) {
-        for (; i + 8 <= n; i += 8) {
-            memcpy(&x, s + i, 8);
-            if (alog_word_unsafe(x))
-                goto bytes;
-            memcpy(out + i, &x, 8);
-        }
-        memcpy(&x, s + n - 8, 8);
-        if (!alog_word_unsafe(x)) {
-            memcpy(out + n - 8, &x, 8);
-            return n;
-        }
-    }
-bytes:
-    for (; i < n && s[i] >= 0x20 && s[i] < 0x7f; i++)
-        out[i] = (char)s[i];
-    return i;
 }
 
 static void alog_escape_byte(struct alog_out *o, unsigned char c)
@@ -158,12 +83,15 @@ static size_t alog_text_unit(struct alog_out *o, const unsigned char *u, size_t 
     return seq;
 }
 
-/* alog_text past its first run of printable ASCII. */
-static void alog_text_rest(struct alog_out *o, const unsigned char *u, size_t n)
+/* alog_text past its first run of printable ASCII. Not inlined (nor is
+ * alog_text_other): alog_text, called for every field, stays a short fast
+ * path without the register saves of the loop (~90 instructions a line). */
+__attribute__((noinline)) static void alog_text_rest(struct alog_out *o, const unsigned char *u,
+                                                     size_t n)
 {
     while (n > 0 && !o->full) {
         if (n <= o->limit - o->len) {
-            size_t i = alog_copy_plain(o->buf + o->len, u, n);
+            size_t i = alog_copy_plain(o->buf + o->len, u, n, false);
             o->len += i;
             u += i;
             n -= i;
@@ -176,25 +104,28 @@ static void alog_text_rest(struct alog_out *o, const unsigned char *u, size_t n)
     }
 }
 
-/* Client-supplied bytes: copied, or escaped when o->escape says so. Runs of
+/* Raw bytes, or JSON: the formats other than rpxy's line. */
+__attribute__((noinline)) static void alog_text_other(struct alog_out *o, const char *s, size_t n)
+{
+    if (o->esc == ALOG_ESC_JSON)
+        alog_json_text(o, (const unsigned char *)s, n);
+    else
+        alog_run(o, s, n);
+}
+
+/* Client-supplied bytes, escaped as o->esc says. For rpxy's line, runs of
  * printable ASCII are copied eight bytes at a time while the rest of the
  * field fits; anything else goes unit by unit. */
 static inline void alog_text(struct alog_out *o, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
-    if (!o->escape) {
-        alog_run(o, s, n);
+    if (o->esc != ALOG_ESC_LINE) {
+        alog_text_other(o, s, n);
         return;
     }
-    if (n <= o->limit - o->len) {
-        size_t i = alog_copy_plain(o->buf + o->len, u, n);
-        o->len += i;
-        if (i == n)
-            return;
-        u += i;
-        n -= i;
-    }
-    alog_text_rest(o, u, n);
+    size_t i = alog_plain_head(o, u, n, false);
+    if (i < n)
+        alog_text_rest(o, u + i, n - i);
 }
 
 static void alog_str_text(struct alog_out *o, struct alog_str s)
@@ -204,7 +135,7 @@ static void alog_str_text(struct alog_out *o, struct alog_str s)
 }
 
 /* s with its query redacted when redact is set (SPEC 13.2). */
-static void alog_query(struct alog_out *o, const char *s, size_t n, bool redact)
+static void alog_query_in(struct alog_out *o, const char *s, size_t n, bool redact)
 {
     const char *q = s ? memchr(s, '?', n) : NULL;
     if (!redact || !q) {
@@ -236,7 +167,7 @@ static void alog_query(struct alog_out *o, const char *s, size_t n, bool redact)
     }
 }
 
-static void alog_client(struct alog_out *o, const struct alog_fields *f)
+static inline void alog_client_in(struct alog_out *o, const struct alog_fields *f)
 {
     struct ip_addr a = ip_unmap(f->client_ip);
     char ip[46];
@@ -271,7 +202,7 @@ static void alog_status(struct alog_out *o, unsigned status)
     alog_lit(o, reason ? reason : "<unknown status code>");
 }
 
-static const char *alog_version_text(enum alog_version v)
+const char *alog_version_text(enum alog_version v)
 {
     switch (v) {
     case ALOG_HTTP_10: return "HTTP/1.0";
@@ -293,7 +224,7 @@ static void alog_line(struct alog_out *o, const struct alog_fields *f, bool reda
     alog_str_text(o, f->host);
     ALOG_LIT(o, " <- ");
     if (f->has_client)
-        alog_client(o, f);
+        alog_client_in(o, f);
     ALOG_LIT(o, " -- ");
     alog_str_text(o, f->method);
     ALOG_LIT(o, " ");
@@ -301,7 +232,7 @@ static void alog_line(struct alog_out *o, const struct alog_fields *f, bool reda
     if (pq_len == 0 && has_scheme)
         ALOG_LIT(o, "/");
     else
-        alog_query(o, pq, pq_len, redact);
+        alog_query_in(o, pq, pq_len, redact);
     ALOG_LIT(o, " ");
     alog_lit(o, alog_version_text(f->version));
     ALOG_LIT(o, " -- ");
@@ -327,8 +258,20 @@ static void alog_line(struct alog_out *o, const struct alog_fields *f, bool reda
         ALOG_LIT(o, "\"");
     }
     ALOG_LIT(o, " \"");
-    alog_query(o, f->upstream.ptr, f->upstream.ptr ? f->upstream.len : 0, redact);
+    alog_query_in(o, f->upstream.ptr, f->upstream.ptr ? f->upstream.len : 0, redact);
     ALOG_LIT(o, "\"");
+}
+
+/* For access_json.c; the line's own calls above stay static, so that the
+ * compiler may inline and specialize them (the line is on every request). */
+void alog_query(struct alog_out *o, const char *s, size_t n, bool redact)
+{
+    alog_query_in(o, s, n, redact);
+}
+
+void alog_client(struct alog_out *o, const struct alog_fields *f)
+{
+    alog_client_in(o, f);
 }
 
 /* What to render: the whole line of f, or s[0..len) redacted. */
@@ -344,25 +287,25 @@ static void alog_emit(struct alog_out *o, const struct alog_job *job)
     if (job->f)
         alog_line(o, job->f, job->redact);
     else
-        alog_query(o, job->s, job->len, true);
+        alog_query_in(o, job->s, job->len, true);
 }
 
 /* Renders job into buf; when it does not fit, renders it again leaving room
  * for the ellipsis (truncation is rare, so the common case is one pass). */
-static size_t alog_render(const struct alog_job *job, bool escape, char *buf, size_t cap,
+static size_t alog_render(const struct alog_job *job, enum alog_esc esc, char *buf, size_t cap,
                           bool *truncated)
 {
     if (truncated)
         *truncated = cap == 0;
     if (cap == 0)
         return 0;
-    struct alog_out o = { .buf = buf, .limit = cap - 1, .escape = escape };
+    struct alog_out o = { .buf = buf, .limit = cap - 1, .esc = esc };
     alog_emit(&o, job);
     if (o.full) {
         size_t dots = sizeof ALOG_ELLIPSIS - 1;
         o = (struct alog_out){ .buf = buf,
                                .limit = cap - 1 > dots ? cap - 1 - dots : 0,
-                               .escape = escape };
+                               .esc = esc };
         alog_emit(&o, job);
         o.limit = cap - 1;
         o.full = false;
@@ -378,7 +321,7 @@ size_t alog_format(const struct alog_fields *f, bool redact_query, char *buf, si
                    bool *truncated)
 {
     struct alog_job job = { .f = f, .redact = redact_query };
-    return alog_render(&job, true, buf, cap, truncated);
+    return alog_render(&job, ALOG_ESC_LINE, buf, cap, truncated);
 }
 
 void alog_write(const struct alog_fields *f, bool redact_query)
@@ -392,7 +335,7 @@ void alog_write(const struct alog_fields *f, bool redact_query)
 size_t alog_redact_query(const char *s, size_t len, char *buf, size_t cap, bool *truncated)
 {
     struct alog_job job = { .s = s, .len = len };
-    return alog_render(&job, false, buf, cap, truncated);
+    return alog_render(&job, ALOG_ESC_RAW, buf, cap, truncated);
 }
 
 const char *alog_reason(unsigned status)

@@ -23,7 +23,8 @@
 #define MSG_MAX 8192     /* message bytes kept after escaping */
 #define BUF_SIZE 65536   /* per-thread buffer per destination */
 #define TS_PREFIX_MAX 32 /* "YYYY-MM-DDTHH:MM:SS." */
-#define LINE_SIZE (TS_PREFIX_MAX + 8 + 7 + MSG_MAX + 4)
+/* a line: "{\"time\":\"" or the level tag, timestamp, message, newline */
+#define LINE_SIZE (TS_PREFIX_MAX + 8 + 7 + 10 + MSG_MAX + 4)
 
 enum { DEST_SYS, DEST_ACC, DEST_COUNT };
 
@@ -312,7 +313,10 @@ out:
     errno = saved;
 }
 
-char *log_access_begin(size_t *cap)
+/* The start of an access line in this thread's buffer: rpxy's prefix
+ * ("<timestamp> ", and "INFO " on stdout), or for JSON the object's first
+ * member, {"time":"<timestamp>", on both destinations. */
+static char *access_begin(size_t *cap, bool json)
 {
     int saved = errno;
     struct log_tls *t;
@@ -324,12 +328,19 @@ char *log_access_begin(size_t *cap)
     if (t->used[dest] + LINE_SIZE > BUF_SIZE)
         flush_dest(t, dest);
     p = t->buf[dest] + t->used[dest];
-    size_t n = format_timestamp(t, p);
-    p[n++] = ' ';
-    if (!g_files) {
-        memcpy(p + n, level_tags[LOG_INFO], 5);
-        n += 5;
+    size_t n;
+    if (json) {
+        memcpy(p, "{\"time\":\"", 9);
+        n = 9 + format_timestamp(t, p + 9);
+        p[n++] = '"';
+    } else {
+        n = format_timestamp(t, p);
         p[n++] = ' ';
+        if (!g_files) {
+            memcpy(p + n, level_tags[LOG_INFO], 5);
+            n += 5;
+            p[n++] = ' ';
+        }
     }
     t->acc_dest = dest;
     t->acc_at = t->used[dest] + n;
@@ -338,6 +349,16 @@ char *log_access_begin(size_t *cap)
 out:
     errno = saved;
     return p;
+}
+
+char *log_access_begin(size_t *cap)
+{
+    return access_begin(cap, false);
+}
+
+char *log_access_begin_json(size_t *cap)
+{
+    return access_begin(cap, true);
 }
 
 void log_access_end(size_t len)

@@ -10,6 +10,8 @@
  *
  * System line:  2026-06-13T00:00:00.000000Z  INFO message
  * Access line:  stdout: same shape at INFO; file: "<timestamp> <message>".
+ * JSON access line (access_log_format = "json"): {"time":"<timestamp>",...}
+ *                on both, with no level tag.
  */
 #ifndef RPXY_LOG_LOG_H
 #define RPXY_LOG_LOG_H
@@ -66,6 +68,10 @@ void log_access(const char *msg, size_t len);
  * holds none); nothing may be logged on this thread before
  * log_access_end(len) ends the line (len <= *cap - 1). */
 char *log_access_begin(size_t *cap);
+/* The same for a JSON access line (access_json.h): the line starts with
+ * {"time":"<timestamp>" on both destinations (on stdout too: no level tag,
+ * a bare object per line), the message goes on with the other members. */
+char *log_access_begin_json(size_t *cap);
 void log_access_end(size_t len);
 
 /* Per-thread buffering: off by default. */

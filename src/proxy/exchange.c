@@ -15,6 +15,7 @@
 #include "core/worker.h"
 #include "http/h1_parser.h"
 #include "http/trailer_filter.h"
+#include "log/access_json.h"
 #include "log/access_line.h"
 #include "log/log.h"
 #include "log/request_debug.h"
@@ -86,7 +87,12 @@ void exchange_access_log(struct exchange *ex, int status)
         return;
     struct alog_fields f;
     fill_alog(ex, status, &f);
-    alog_write(&f, ex->rt && ex->rt->cfg->redact_query_in_access_log);
+    const struct cfg *cfg = ex->rt ? ex->rt->cfg : NULL;
+    bool redact = cfg && cfg->redact_query_in_access_log;
+    if (cfg && cfg->access_log_format == CFG_ALOG_JSON)
+        alog_json_write(&f, redact);
+    else
+        alog_write(&f, redact);
 }
 
 /* The ERROR line of SPEC 4.11: "<error text>: <access message without status>". */

@@ -5,7 +5,11 @@
  * unnoticed. The message is formatted into a buffer large enough for any
  * line and into one of the size the input asks for; both must hold no
  * control byte and be valid UTF-8, and the small one must be the large one,
- * or a cut of it on a unit boundary followed by "...". */
+ * or a cut of it on a unit boundary followed by "...". The same fields as a
+ * JSON line (access_json.c), whole and cut, must be one valid JSON object,
+ * the cut one a prefix of the whole one closed by ,"truncated":true}. */
+#include "../unit/json_valid.h"
+#include "log/access_json.h"
 #include "log/access_line.h"
 #include "util/utf8.h"
 
@@ -37,6 +41,42 @@ static void check_clean(const char *s, size_t n)
               "C1 control in the line");
     }
     check(utf8_valid(s, n), "line is not valid UTF-8");
+}
+
+#define JSON_PREFIX "{\"time\":\"t\""
+#define JSON_TRUNCATED ",\"truncated\":true}"
+
+/* The JSON line of f, whole and in cap bytes. */
+static void check_json(const struct alog_fields *f, bool redact, size_t cap)
+{
+    static char full[sizeof JSON_PREFIX + 2 * FULL_CAP], cut[sizeof JSON_PREFIX + 2 * FULL_CAP];
+    const size_t pre = sizeof JSON_PREFIX - 1;
+    bool trunc = true;
+
+    memcpy(full, JSON_PREFIX, pre);
+    size_t n = alog_json_format(f, redact, full + pre, sizeof full - pre, &trunc);
+    check(!trunc && strlen(full + pre) == n, "JSON: the large buffer holds any line");
+    check(json_valid_object(full, pre + n), "JSON: the whole line is valid");
+    if (cap < 2)
+        return;
+    memcpy(cut, JSON_PREFIX, pre);
+    size_t m = alog_json_format(f, redact, cut + pre, cap, &trunc);
+    check(m < cap && strlen(cut + pre) == m, "JSON: within the buffer, NUL-terminated");
+    check(json_valid_object(cut, pre + m), "JSON: the cut line is valid");
+    if (!trunc) {
+        check(m == n && memcmp(cut, full, pre + n) == 0, "JSON: not cut: the whole line");
+        return;
+    }
+    size_t t = sizeof JSON_TRUNCATED - 1;
+    if (m < t) {
+        check(m == 1 && cut[pre] == '}', "JSON: too small a buffer: just }");
+        return;
+    }
+    check(memcmp(cut + pre + m - t, JSON_TRUNCATED, t) == 0, "JSON: cut: ends truncated:true");
+    size_t keep = pre + m - t;
+    if (keep >= pre + 4 && memcmp(cut + keep - 4, "...\"", 4) == 0)
+        keep -= 4;
+    check(memcmp(cut, full, keep) == 0, "JSON: cut: a prefix of the whole line");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -93,6 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(cap - 1 - m < 4, "cut: no shorter than the last whole unit");
         }
     }
+    check_json(&f, redact, cap);
     for (int i = 0; i < FIELDS; i++)
         free(blocks[i]);
     return 0;

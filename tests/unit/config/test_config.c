@@ -35,6 +35,7 @@ static void test_defaults(void)
     TAP_INT_EQ(c->worker_threads, 0, "worker_threads default");
     TAP_INT_EQ(c->request_max_body_size, 268435456, "256 MiB body limit");
     TAP_OK(!c->redact_query_in_access_log, "redaction off");
+    TAP_INT_EQ(c->access_log_format, CFG_ALOG_RPXY, "access_log_format default rpxy");
     TAP_OK(!c->ignore_sni_consistency, "sni consistency on");
     TAP_INT_EQ(c->connection_handling_timeout_s, 0, "no connection timeout");
     TAP_OK(!c->h3.enabled && !c->cache.enabled && !c->acme.enabled && !c->proxy_protocol.enabled,
@@ -164,11 +165,40 @@ static void test_many_errors_collected(void)
     cfg_diags_free(&d);
 }
 
+static void test_access_log_format(void)
+{
+    static const char apps[] = "[apps.a]\nserver_name = \"a.test\"\n"
+                               "reverse_proxy = [{ upstream = [{ location = \"b\" }] }]\n";
+    char text[512];
+    struct cfg_diags d;
+    struct cfg *c;
+
+    snprintf(text, sizeof text, "listen_port = 80\naccess_log_format = \"json\"\n%s", apps);
+    c = load(text, &d);
+    TAP_OK(c && c->access_log_format == CFG_ALOG_JSON, "access_log_format = \"json\"");
+    cfg_free(c);
+    cfg_diags_free(&d);
+    snprintf(text, sizeof text, "listen_port = 80\naccess_log_format = \"rpxy\"\n%s", apps);
+    c = load(text, &d);
+    TAP_OK(c && c->access_log_format == CFG_ALOG_RPXY, "access_log_format = \"rpxy\"");
+    cfg_free(c);
+    cfg_diags_free(&d);
+    snprintf(text, sizeof text, "listen_port = 80\naccess_log_format = \"JSON\"\n%s", apps);
+    c = load(text, &d);
+    TAP_OK(c == NULL && d.n_errors == 1, "access_log_format = \"JSON\": an error (case matters)");
+    cfg_diags_free(&d);
+    snprintf(text, sizeof text, "listen_port = 80\naccess_log_format = 1\n%s", apps);
+    c = load(text, &d);
+    TAP_OK(c == NULL && d.n_errors == 1, "access_log_format = 1: a type error");
+    cfg_diags_free(&d);
+}
+
 int main(void)
 {
     test_defaults();
     test_values();
     test_listen_ipv6_and_body_forms();
     test_many_errors_collected();
+    test_access_log_format();
     return tap_done();
 }

@@ -142,6 +142,27 @@ static bool put_access(const char *msg)
     return true;
 }
 
+/* One JSON access line through log_access_begin_json/end: msg holds the
+ * members after "time". False when access lines are off. */
+static bool put_access_json(const char *msg)
+{
+    size_t cap, n = strlen(msg);
+    char *p = log_access_begin_json(&cap);
+
+    if (!p)
+        return false;
+    memcpy(p, msg, n);
+    log_access_end(n);
+    return true;
+}
+
+/* {"time":"<timestamp>"<msg> */
+static bool is_json_access_line(const char *line, const char *msg)
+{
+    return strlen(line) >= 37 && strncmp(line, "{\"time\":\"", 9) == 0 && is_timestamp(line + 9) &&
+           line[36] == '"' && strcmp(line + 37, msg) == 0;
+}
+
 /* Redirects fd 1 or 2 into a file for the duration of a test step. No TAP
  * output may happen in between (it would land in the file). */
 struct capture {
@@ -321,9 +342,21 @@ static void test_stdout(void)
         free(out);
     }
 
+    {
+        bool written;
+        capture_begin(&cap, STDOUT_FILENO, "stdout-json");
+        written = put_access_json(",\"host\":\"a\"}");
+        out = capture_end(&cap);
+        TAP_OK(written && count_lines(out) == 1 &&
+                   is_json_access_line(line_at(out, 0, line, sizeof line), ",\"host\":\"a\"}"),
+               "stdout: a JSON access line is a bare object, no level tag");
+        free(out);
+    }
+
     log_open(NULL, LOG_WARN);
     TAP_OK(!log_access_enabled(), "stdout: access disabled at warn");
     TAP_OK(!put_access("GET /x 200"), "stdout: no room for access lines at warn");
+    TAP_OK(!put_access_json("}"), "stdout: no JSON access lines at warn");
     capture_begin(&cap, STDOUT_FILENO, "stdout3");
     log_info("not shown");
     log_access("GET /x 200", 10);
@@ -726,6 +759,14 @@ static void test_access_in_place(void)
     TAP_STR_EQ(line + 27, line_at(acc, acc0 + 1, line, sizeof line) + 27,
                "in place: the same line as log_access");
     free(acc);
+
+    TAP_OK(put_access_json(",\"n\":1}"), "in place: JSON enabled with files");
+    acc = slurp(acclog_path);
+    TAP_OK(count_lines(acc) == acc0 + 3 &&
+               is_json_access_line(line_at(acc, acc0 + 2, line, sizeof line), ",\"n\":1}"),
+           "in place: a JSON line in the access file, {\"time\":...} alone");
+    free(acc);
+    acc0++;
 
     log_set_buffered(true);
     put_access("buffered in place 1");
