@@ -566,10 +566,8 @@ static const struct cfg_key root_keys[] = {
       .type_doc = "string: \"rpxy\" or \"json\"",
       .default_doc = "\"rpxy\"",
       .help = "Access log lines: `\"rpxy\"` writes rpxy's line; `\"json\"` writes one JSON "
-              "object per line with the same fields, `{\"time\":...,\"host\":...,\"client\":...,"
-              "\"method\":...,\"path\":...,\"version\":...,\"status\":200,\"reason\":\"OK\","
-              "\"target\":...,\"user_agent\":...,\"xff\":...,\"forwarded\":...,"
-              "\"upstream\":...}`, on stdout too (a bare object, no level tag). Non-UTF-8 "
+              "object per line with the same fields (see \"JSON access log\" above), on "
+              "stdout too (a bare object, no level tag). Non-UTF-8 "
               "bytes are written `\\u00XX` per byte; a line over 8 KiB is cut and ends with "
               "`\"truncated\":true`. A reload switches new lines to the new format." },
     { .name = "request_max_body_size",
