@@ -207,6 +207,14 @@ def read_head(conn):
     return data
 
 
+def _has_line(path, text):
+    try:
+        with open(path, errors="replace") as f:
+            return text in f.read()
+    except OSError:
+        return False
+
+
 class Proxy:
     """rpxy started on a config; `port` is its plaintext port. Its config is
     NAME.toml and its output NAME.out in tmp_path: a second proxy in the same
@@ -226,21 +234,36 @@ class Proxy:
         if log_dir:
             args += ["--log-dir", str(log_dir)]
         self.proc = subprocess.Popen(args, stdout=self.out, stderr=subprocess.STDOUT, env=full_env)
-        # every listener the test will use (the plaintext and the TLS one
-        # are bound by different steps of the start)
-        waiting = list(also_wait) + [port]
+        # with more than one listener, the start-up line that says every
+        # worker serves its listeners (no extra connection: it would take a
+        # per-IP slot the test may count)
+        ready_log = os.path.join(log_dir, "rpxy.log") if log_dir else self.out_path
+        level = (full_env.get("RUST_LOG") or full_env.get("RPXY_LOG") or "info").strip().lower()
+        quiet = level in ("warn", "error", "off")  # no INFO line: connect to them instead
+        waiting = list(also_wait) if quiet else []
         deadline = time.monotonic() + 10
+        listening = False
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self.out.close()
                 raise AssertionError(f"rpxy exited {self.proc.returncode}:\n{self.log()}")
-            try:
-                socket.create_connection(("127.0.0.1", waiting[-1]), timeout=0.2).close()
-                waiting.pop()
-                if not waiting:
-                    return
-            except OSError:
-                time.sleep(0.05)
+            if not listening:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    listening = True
+                except OSError:
+                    time.sleep(0.05)
+                    continue
+            if waiting:
+                try:
+                    socket.create_connection(("127.0.0.1", waiting[-1]), timeout=0.2).close()
+                    waiting.pop()
+                except OSError:
+                    time.sleep(0.05)
+                continue
+            if not also_wait or quiet or _has_line(ready_log, "rpxy is ready"):
+                return
+            time.sleep(0.05)
         self.proc.kill()
         self.proc.wait()
         self.out.close()

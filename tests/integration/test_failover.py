@@ -57,8 +57,9 @@ def test_kill_one_of_two_under_load(start_proxy):
     assert load.backends["a"] > 0 and load.backends["b"] > 0
     p.wait_log(r"WARN Failed to get response from backend: .* \(upstream http://127\.0\.0\.1:"
                rf"{a.port} at 127\.0\.0\.1:{a.port}\); trying http://127\.0\.0\.1:{b.port}")
+    # with two workers failing at once the count may read 2
     p.wait_log(rf"WARN Upstream http://127\.0\.0\.1:{a.port} is marked down for 10000 ms "
-               r"\(1 consecutive connect failures\)")
+               r"\([12] consecutive connect failures\)")
     b.kill()
 
 
