@@ -6,20 +6,14 @@
 
 #include "config/config.h"
 #include "log/log.h"
+#include "net/listener.h"
 #include "net/proxy_header.h"
 #include "proxy/client_conn.h"
-
-static void peer_text(const struct ip_addr *ip, uint16_t port, char out[64])
-{
-    char a[46];
-    ip_format(ip, a);
-    snprintf(out, 64, ip->family == 6 ? "[%s]:%u" : "%s:%u", a, port);
-}
 
 static void fail(const struct ip_addr *ip, uint16_t port, const char *reason)
 {
     char peer[64];
-    peer_text(ip, port, peer);
+    listener_format(ip, port, peer);
     log_warn("Failed to parse PROXY header: %s. Closing connection from %s", reason, peer);
 }
 
@@ -30,7 +24,7 @@ bool client_proxy_peer_trusted(const struct cfg_proxy_protocol *pp, const struct
         if (ip_cidr_contains(&pp->trusted_proxies[i], peer))
             return true;
     char text[64], reason[128];
-    peer_text(peer, port, text);
+    listener_format(peer, port, text);
     snprintf(reason, sizeof(reason), "PROXY header from untrusted source: %s", text);
     fail(peer, port, reason);
     return false;

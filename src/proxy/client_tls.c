@@ -9,6 +9,7 @@
 
 #include "core/worker.h"
 #include "log/log.h"
+#include "net/listener.h"
 #include "proxy/client_conn.h"
 #include "tls/group_name.h"
 #include "tls/sni_table.h"
@@ -44,13 +45,6 @@ void client_tls_free(struct client *c)
     c->tlsc = NULL;
 }
 
-static void peer_text(const struct client *c, char *out, size_t cap)
-{
-    char ip[46];
-    ip_format(&c->peer_ip, ip);
-    snprintf(out, cap, c->peer_ip.family == 6 ? "[%s]:%u" : "%s:%u", ip, c->peer_port);
-}
-
 /* The audit record of SPEC 8.5. */
 static void audit(struct client *c, enum tls_failure f, const char *reason)
 {
@@ -64,7 +58,7 @@ static void audit(struct client *c, enum tls_failure f, const char *reason)
     if (!log_enabled(level))
         return;
     char peer[64];
-    peer_text(c, peer, sizeof(peer));
+    listener_format(&c->peer_ip, c->peer_port, peer);
     const char *sni = f == TLS_FAIL_TIMEOUT || !t->hello.sni[0] ? "-" : t->hello.sni;
     if (f == TLS_FAIL_CLIENT_CERT || f == TLS_FAIL_HANDSHAKE)
         log_msg(level, "TLS handshake failed peer=%s sni=\"%s\" failure=\"%s\" mtls=%s reason=%s",
@@ -108,7 +102,7 @@ static void log_done(struct client *c)
 {
     struct client_tls *t = c->tlsc;
     char peer[64], group[64];
-    peer_text(c, peer, sizeof(peer));
+    listener_format(&c->peer_ip, c->peer_port, peer);
     tls_group_name(t->io.ssl, group, sizeof(group));
     const unsigned char *alpn = NULL;
     unsigned alpn_len = 0;
