@@ -17,7 +17,7 @@
 #include "upstream/balance.h"
 
 static const char *const proto_names[MX_PROTOS] = { "http/1.1", "h2", "h3" };
-static const char *const listener_names[3] = { "http", "https", "quic" };
+static const char *const listener_names[MX_LISTENERS] = { "http", "https", "quic" };
 static const char *const version_names[MX_TLS_VERSIONS] = { "TLSv1.2", "TLSv1.3", "other" };
 static const char *const group_names[MX_GROUPS] = { "X25519MLKEM768", "X25519", "secp256r1",
                                                     "secp384r1", "other" };
@@ -112,21 +112,23 @@ static void durations(FILE *out)
 static void connections(FILE *out)
 {
     header(out, "rpxy_received_bytes_total", "counter",
-           "Bytes received from clients on the TCP listeners (after TLS decryption).");
-    for (unsigned l = 0; l < 2; l++)
+           "Bytes received from clients: HTTP bytes (after TLS decryption) on TCP, stream data "
+           "on QUIC.");
+    for (unsigned l = 0; l < MX_LISTENERS; l++)
         fprintf(out, "rpxy_received_bytes_total{listener=\"%s\"} %llu\n", listener_names[l],
                 (unsigned long long)SUM(bytes_in[l]));
     header(out, "rpxy_sent_bytes_total", "counter",
-           "Bytes sent to clients on the TCP listeners (before TLS encryption).");
-    for (unsigned l = 0; l < 2; l++)
+           "Bytes sent to clients: HTTP bytes (before TLS encryption) on TCP, stream data on "
+           "QUIC.");
+    for (unsigned l = 0; l < MX_LISTENERS; l++)
         fprintf(out, "rpxy_sent_bytes_total{listener=\"%s\"} %llu\n", listener_names[l],
                 (unsigned long long)SUM(bytes_out[l]));
     header(out, "rpxy_connections_total", "counter", "Client connections accepted, by listener.");
-    for (unsigned l = 0; l < 3; l++)
+    for (unsigned l = 0; l < MX_LISTENERS; l++)
         fprintf(out, "rpxy_connections_total{listener=\"%s\"} %llu\n", listener_names[l],
                 (unsigned long long)SUM(conns_opened[l]));
     header(out, "rpxy_connections_open", "gauge", "Client connections open now, by listener.");
-    for (unsigned l = 0; l < 3; l++) {
+    for (unsigned l = 0; l < MX_LISTENERS; l++) {
         fprintf(out, "rpxy_connections_open{listener=\"%s\"} %llu\n", listener_names[l],
                 (unsigned long long)gauge(SUM(conns_opened[l]), SUM(conns_closed[l])));
     }
@@ -134,20 +136,28 @@ static void connections(FILE *out)
 
 static void tls(FILE *out)
 {
+    /* TLS runs on the https listener and inside QUIC */
+    static const char *const tls_listener[2] = { "https", "quic" };
     header(out, "rpxy_tls_handshakes_total", "counter",
-           "TLS handshakes completed on the TCP TLS listener, by version and key-exchange group.");
-    for (unsigned v = 0; v < MX_TLS_VERSIONS; v++)
-        for (unsigned g = 0; g < MX_GROUPS; g++) {
-            uint64_t n = SUM(tls_done[v][g]);
-            if (n)
-                fprintf(out, "rpxy_tls_handshakes_total{version=\"%s\",group=\"%s\"} %llu\n",
-                        version_names[v], group_names[g], (unsigned long long)n);
-        }
+           "TLS handshakes completed, by listener (https, quic), version and key-exchange group.");
+    for (unsigned l = 0; l < 2; l++)
+        for (unsigned v = 0; v < MX_TLS_VERSIONS; v++)
+            for (unsigned g = 0; g < MX_GROUPS; g++) {
+                uint64_t n = SUM(tls_done[l][v][g]);
+                if (n)
+                    fprintf(out,
+                            "rpxy_tls_handshakes_total{listener=\"%s\",version=\"%s\","
+                            "group=\"%s\"} %llu\n",
+                            tls_listener[l], version_names[v], group_names[g],
+                            (unsigned long long)n);
+            }
     header(out, "rpxy_tls_handshake_failures_total", "counter",
-           "TLS handshakes that failed, by reason (as in the log's failure=).");
-    for (unsigned f = TLS_FAIL_ACCEPTOR; f < MX_TLS_FAILURES; f++)
-        fprintf(out, "rpxy_tls_handshake_failures_total{reason=\"%s\"} %llu\n",
-                tls_failure_name((enum tls_failure)f), (unsigned long long)SUM(tls_failed[f]));
+           "TLS handshakes that failed, by listener and reason (as in the log's failure=).");
+    for (unsigned l = 0; l < 2; l++)
+        for (unsigned f = TLS_FAIL_ACCEPTOR; f < MX_TLS_FAILURES; f++)
+            fprintf(out, "rpxy_tls_handshake_failures_total{listener=\"%s\",reason=\"%s\"} %llu\n",
+                    tls_listener[l], tls_failure_name((enum tls_failure)f),
+                    (unsigned long long)SUM(tls_failed[l][f]));
 }
 
 static void config(FILE *out, const struct runtime *rt)

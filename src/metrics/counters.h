@@ -28,6 +28,7 @@
 #define MX_TLS_FAILURES 8 /* enum tls_failure */
 
 enum mx_proto { MX_HTTP1, MX_HTTP2, MX_HTTP3, MX_PROTOS };
+enum mx_listener { MX_LISTEN_HTTP, MX_LISTEN_HTTPS, MX_LISTEN_QUIC, MX_LISTENERS };
 enum mx_tls_version { MX_TLS12, MX_TLS13, MX_TLS_OTHER, MX_TLS_VERSIONS };
 enum mx_group { MX_X25519MLKEM768, MX_X25519, MX_P256, MX_P384, MX_GROUP_OTHER, MX_GROUPS };
 
@@ -36,10 +37,12 @@ struct mx_worker {
     _Atomic uint64_t requests[MX_APPS][MX_PROTOS][MX_CLASSES];
     _Atomic uint64_t duration[MX_PROTOS][MX_BUCKETS]; /* per bucket, not cumulative */
     _Atomic uint64_t duration_ms[MX_PROTOS];
-    _Atomic uint64_t bytes_in[2], bytes_out[2];        /* [tls]: TCP listeners, after TLS */
-    _Atomic uint64_t conns_opened[3], conns_closed[3]; /* [http, https, quic] */
-    _Atomic uint64_t tls_done[MX_TLS_VERSIONS][MX_GROUPS];
-    _Atomic uint64_t tls_failed[MX_TLS_FAILURES];
+    /* by enum mx_listener: HTTP bytes inside TLS on TCP, stream data on QUIC */
+    _Atomic uint64_t bytes_in[MX_LISTENERS], bytes_out[MX_LISTENERS];
+    _Atomic uint64_t conns_opened[MX_LISTENERS], conns_closed[MX_LISTENERS];
+    /* TLS handshakes: [0] the TCP TLS listener, [1] QUIC */
+    _Atomic uint64_t tls_done[2][MX_TLS_VERSIONS][MX_GROUPS];
+    _Atomic uint64_t tls_failed[2][MX_TLS_FAILURES];
     /* upstream connections (HTTP/1.1 pool and HTTP/2); the idle ones in the
      * pool, a gauge the worker refreshes every second (nothing per request) */
     _Atomic uint64_t up_opened, up_closed, up_idle;

@@ -5,10 +5,10 @@
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
 
 #include "core/worker.h"
 #include "log/log.h"
+#include "metrics/tls_handshake.h"
 #include "net/listener.h"
 #include "proxy/client_conn.h"
 #include "tls/group_name.h"
@@ -49,8 +49,7 @@ void client_tls_free(struct client *c)
 static void audit(struct client *c, enum tls_failure f, const char *reason)
 {
     struct client_tls *t = c->tlsc;
-    if ((unsigned)f < MX_TLS_FAILURES)
-        mx_add(&c->w->mx.tls_failed[f], 1);
+    mx_tls_handshake_failed(&c->w->mx, false, f);
     enum log_level level =
         f == TLS_FAIL_NO_SNI || f == TLS_FAIL_UNKNOWN_SNI || f == TLS_FAIL_ACME_NO_CONFIG
             ? LOG_INFO
@@ -114,32 +113,12 @@ static void log_done(struct client *c)
               SSL_session_reused(t->io.ssl) ? "true" : "false", t->hello.mtls ? "true" : "false");
 }
 
-/* Counts a finished handshake by version and key-exchange group. */
-static void count_done(struct client *c)
-{
-    SSL *ssl = c->tlsc->io.ssl;
-    int v = SSL_version(ssl);
-    enum mx_tls_version mv = v == TLS1_3_VERSION   ? MX_TLS13
-                             : v == TLS1_2_VERSION ? MX_TLS12
-                                                   : MX_TLS_OTHER;
-    char group[64];
-    tls_group_name(ssl, group, sizeof(group));
-    static const char *const names[] = { [MX_X25519MLKEM768] = "X25519MLKEM768",
-                                         [MX_X25519] = "X25519",
-                                         [MX_P256] = "secp256r1",
-                                         [MX_P384] = "secp384r1" };
-    enum mx_group g = 0;
-    while (g < MX_GROUP_OTHER && strcasecmp(group, names[g]) != 0)
-        g++;
-    mx_add(&c->w->mx.tls_done[mv][g], 1);
-}
-
 int client_tls_step(struct client *c)
 {
     struct client_tls *t = c->tlsc;
     int r = tls_io_handshake(&t->io);
     if (r == 1) {
-        count_done(c);
+        mx_tls_handshake_done(&c->w->mx, false, c->tlsc->io.ssl);
         if (log_enabled(LOG_DEBUG))
             log_done(c);
         if (t->hello.acme) {

@@ -13,6 +13,7 @@
 #include "core/worker.h"
 #include "http/h3_server.h"
 #include "log/log.h"
+#include "metrics/tls_handshake.h"
 #include "proxy/client_conn.h"
 #include "proxy/runtime.h"
 #include "quic/crypto.h"
@@ -238,6 +239,8 @@ static void handshake_failed(struct quic_conn *qc)
 {
     uint8_t alert = quic_tls_alert(qc->tls);
     ngtcp2_conn_set_tls_alert(qc->conn, alert);
+    mx_tls_handshake_failed(&qc->c->w->mx, true,
+                            qc->hello.refused ? qc->hello.refused : TLS_FAIL_HANDSHAKE);
     if (qc->hello.refused == TLS_FAIL_NO_SNI) {
         log_warn("HTTP/3 no SNI is given");
     } else if (log_enabled(LOG_INFO)) {
@@ -276,8 +279,10 @@ static bool admit_after_handshake(struct quic_conn *qc)
         return false;
     if (!qc->hello.sni[0]) {
         log_warn("HTTP/3 no SNI is given"); /* SPEC 9.2 */
+        mx_tls_handshake_failed(&c->w->mx, true, TLS_FAIL_NO_SNI);
         return false;
     }
+    mx_tls_handshake_done(&c->w->mx, true, qc->ssl);
     /* SPEC 9.6: the per-IP limit counts QUIC connections after the handshake */
     const struct cfg *cfg = c->w->rt ? c->w->rt->cfg : NULL;
     if (!cfg || !client_take_ip_slot(c, cfg->max_clients_per_ip))
@@ -328,6 +333,8 @@ static int on_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t id, ui
     struct quic_conn *qc = user;
     if (!qc->h3)
         return NGTCP2_ERR_CALLBACK_FAILURE;
+    if (qc->c->w->mx.on)
+        mx_add(&qc->c->w->mx.bytes_in[MX_LISTEN_QUIC], len);
     int r = h3_server_recv(qc->h3, id, data, len, (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
     if (r != 0) {
         ngtcp2_connection_close_error_set_application_error(
@@ -451,6 +458,13 @@ static int send_train(struct quic_conn *qc, const ngtcp2_path *path, uint8_t ecn
     return quic_endpoint_send(qc->ep, path, ecn, qc->ep->tx, len, seg) < 0 ? -1 : 0;
 }
 
+/* Stream data bytes sent, for the metrics (as TCP counts HTTP bytes inside TLS). */
+static void count_sent(struct quic_conn *qc, ngtcp2_ssize written)
+{
+    if (written > 0 && qc->c->w->mx.on)
+        mx_add(&qc->c->w->mx.bytes_out[MX_LISTEN_QUIC], (uint64_t)written);
+}
+
 void quic_conn_write(struct quic_conn *qc)
 {
     if (qc->closing || qc->draining || qc->c->dead)
@@ -491,6 +505,7 @@ void quic_conn_write(struct quic_conn *qc)
                                       flags, id, (const ngtcp2_vec *)vec, (size_t)nvec, ts);
         if (n < 0) {
             if (n == NGTCP2_ERR_WRITE_MORE) {
+                count_sent(qc, written);
                 if (h3_server_written(qc->h3, id, (size_t)written,
                                       fin && (size_t)written == total) != 0)
                     break;
@@ -507,8 +522,10 @@ void quic_conn_write(struct quic_conn *qc)
             fail(qc, (int)n);
             return;
         }
-        if (written >= 0 && qc->h3)
+        if (written >= 0 && qc->h3) {
             h3_server_written(qc->h3, id, (size_t)written, fin && (size_t)written == total);
+            count_sent(qc, written);
+        }
         if (n == 0)
             break;
         packets++;

@@ -119,12 +119,47 @@ def test_tls_handshakes_and_certificate_expiry(backend, start_proxy, tmp_path):
         pass
     p.wait_log(r'failure="unknown_sni"')
     m = scrape(admin)
-    assert m['rpxy_tls_handshakes_total{version="TLSv1.3",group="X25519"}'] == 1
-    assert m['rpxy_tls_handshake_failures_total{reason="unknown_sni"}'] == 1
+    assert m['rpxy_tls_handshakes_total{listener="https",version="TLSv1.3",group="X25519"}'] == 1
+    assert m['rpxy_tls_handshake_failures_total{listener="https",reason="unknown_sni"}'] == 1
+    assert m['rpxy_tls_handshake_failures_total{listener="quic",reason="unknown_sni"}'] == 0
     assert m['rpxy_connections_total{listener="https"}'] == 2
     leaf = x509.load_pem_x509_certificate(open(pki["a.test"][0], "rb").read())
     assert m['rpxy_certificate_expiry_timestamp_seconds{server_name="a.test"}'] == \
         calendar.timegm(leaf.not_valid_after.utctimetuple())
+
+
+def test_http3_connections_bytes_and_handshakes(backend, start_proxy, tmp_path):
+    """QUIC is counted like the TCP listeners: its requests, connections,
+    stream bytes both ways, and its TLS handshakes and their failures under
+    listener="quic" (the same OpenSSL handshake as TCP's)."""
+    import h3util
+    import quic_initial as qi
+    from test_h3_transport import client_hello, udp_exchange
+    admin = free_port()
+    p = start_proxy(h3util.h3_config(h3util.make_pki(tmp_path), backend,
+                                     extra=f'admin_listen = "127.0.0.1:{admin}"'))
+    upload = tmp_path / "upload"
+    upload.write_bytes(b"u" * 20_000)
+    rc, out = h3util.gtlsclient(p.tls_port, f"https://localhost:{p.tls_port}/m",
+                                args=["--no-quic-dump", f"--data={upload}"])
+    assert re.search(r"\[:status: 200\]", out), out[-2000:]
+    dcid, scid = qi.new_ids()
+    udp_exchange(p.tls_port, qi.client_initial(dcid, scid, qi.crypto_frame(client_hello())))
+    p.wait_log(r"WARN HTTP/3 no SNI is given")
+    dcid, scid = qi.new_ids()
+    udp_exchange(p.tls_port, qi.client_initial(dcid, scid,
+                                               qi.crypto_frame(client_hello("nobody.test"))))
+    p.wait_log(r'failure="unknown_sni"')
+    m = scrape(admin)
+    assert m['rpxy_requests_total{app="local",protocol="h3",code="2xx"}'] == 1
+    assert m['rpxy_connections_total{listener="quic"}'] == 3
+    assert m['rpxy_received_bytes_total{listener="quic"}'] > 20_000
+    assert m['rpxy_sent_bytes_total{listener="quic"}'] > 100
+    done = {k: v for k, v in m.items() if k.startswith('rpxy_tls_handshakes_total{listener="quic"')}
+    assert sum(done.values()) == 1 and 'version="TLSv1.3"' in next(iter(done)), done
+    assert m['rpxy_tls_handshake_failures_total{listener="quic",reason="no_sni"}'] == 1
+    assert m['rpxy_tls_handshake_failures_total{listener="quic",reason="unknown_sni"}'] == 1
+    assert not any(k.startswith('rpxy_tls_handshakes_total{listener="https"') for k in m)
 
 
 def test_admin_answers_only_its_two_paths(backend, start_proxy):
