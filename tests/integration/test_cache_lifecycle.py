@@ -3,6 +3,7 @@ entries kept when [experimental.cache] did not change), concurrent misses
 of one key collapsed into one upstream request (ours)."""
 import os
 import re
+import subprocess
 import threading
 import time
 
@@ -49,6 +50,38 @@ def test_unusable_directory_is_a_located_startup_error(origin, tmp_path):
                      r.stdout + r.stderr), r.stdout + r.stderr
     r = run_rpxy("--config", path, "--check", timeout=10)
     assert r.returncode == 1 and "is not a directory" in r.stdout + r.stderr
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """An empty tmpfs mounted read-only at tmp_path/ro: not writable even for
+    root, who passes every permission check (the tests run as root)."""
+    d = tmp_path / "ro"
+    d.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(d)], check=True)
+    yield d
+    subprocess.run(["umount", "-l", str(d)], check=False)
+
+
+@pytest.mark.parametrize("sub", ["", "/cache"])
+def test_unwritable_directory_is_a_located_startup_error(origin, tmp_path, read_only_dir, sub):
+    """cache_dir on a read-only file system, as it is or to be created under
+    it: the start stops with the file, line and key, naming the directory
+    that cannot be written; --check says the same."""
+    wanted = f"{read_only_dir}{sub}"
+    text = config(origin, tmp_path).replace(f'"{tmp_path}/cache"', f'"{wanted}"')
+    text = text.replace("{port}", str(free_port()))
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    line = text.splitlines().index(f'cache_dir = "{wanted}"') + 1
+    who = "it" if not sub else str(read_only_dir)
+    for args in ((), ("--check",)):
+        r = run_rpxy("--config", path, *args, timeout=10)
+        assert r.returncode == 1
+        assert re.search(rf"{path}:{line}:1: error: experimental\.cache\.cache_dir: cache_dir "
+                         rf'"{re.escape(wanted)}": {re.escape(who)} is not writable',
+                         r.stdout + r.stderr), r.stdout + r.stderr
+    assert os.listdir(read_only_dir) == []
 
 
 def reload(p, text, n):
