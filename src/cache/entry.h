@@ -2,8 +2,8 @@
  * as sent upstream, the request fields its Vary names), its freshness
  * facts, the response fields and the body (in memory or in a file whose
  * SHA-256 is known). Built in one allocation (the body aside), immutable
- * once in the index, reference-counted: a hit being served keeps it alive
- * after eviction. */
+ * once in the index but for `shared`, reference-counted: a hit being
+ * served keeps it alive after eviction. */
 #ifndef RPXY_CACHE_ENTRY_H
 #define RPXY_CACHE_ENTRY_H
 
@@ -51,6 +51,9 @@ struct cache_entry {
     char *path; /* file tier (owned), NULL otherwise */
     unsigned char sha256[CACHE_SHA256_LEN];
     char cl_buf[24]; /* the body's length as text, for content_length */
+    /* the one mutable part: the file's body while hits read it whole
+     * (cache/shared_body.c, under its lock) */
+    struct cache_shared_body *shared;
 };
 
 struct cache_entry_input {

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,29 +15,13 @@
 #include <unistd.h>
 
 #include "cache/cache_control.h"
+#include "cache/shared_body.h"
 #include "log/log.h"
 #include "proxy/cache_parts.h"
 #include "proxy/runtime.h"
 #include "upstream/client.h"
 
 #define FILE_CHUNK 65536
-#define FILE_WHOLE_MAX (2u << 20)     /* a file hit up to this is read once, into memory */
-#define FILE_WHOLE_BUDGET (64u << 20) /* ... while all such reads hold less than this */
-
-/* Bytes of whole-file reads in memory now, across threads. */
-static atomic_size_t whole_bytes;
-
-/* Whether a file hit of len bytes may be read whole (and counts it). */
-static bool whole_take(uint64_t len)
-{
-    if (len > FILE_WHOLE_MAX)
-        return false;
-    size_t was = atomic_fetch_add(&whole_bytes, (size_t)len);
-    if (was + len <= FILE_WHOLE_BUDGET)
-        return true;
-    atomic_fetch_sub(&whole_bytes, (size_t)len);
-    return false;
-}
 
 /* ---- hits: an upstream client that reads the cache ---- */
 
@@ -58,8 +41,8 @@ static void hit_release(struct exchange *ex, bool reuse)
     EVP_MD_CTX_free(ex->cache.sha);
     free(ex->cache.buf);
     if (ex->cache.whole)
-        atomic_fetch_sub(&whole_bytes, (size_t)ex->cache.hit->body_len);
-    ex->cache.whole = false;
+        cache_shared_body_release(ex->cache.hit, ex->cache.whole);
+    ex->cache.whole = NULL;
     cache_entry_unref(ex->cache.hit);
     ex->cache.fd = 0;
     ex->cache.sha = NULL;
@@ -111,28 +94,36 @@ static void hit_shutdown_write(struct exchange *ex)
 {
 }
 
-/* A file hit, before anything is sent: one chunk of the whole-file check.
+/* A file hit, before anything is sent: one chunk of the whole-file check,
+ * unless a hit of the same entry holds the verified body now (shared).
  * Returns 1 while going, 0 once verified, -1 when the file is missing,
  * changed or does not match its digest. */
 static int verify_step(struct exchange *ex)
 {
-    const struct cache_entry *e = ex->cache.hit;
+    struct cache_entry *e = ex->cache.hit;
     if (!ex->cache.fd) {
+        ex->cache.whole = cache_shared_body_get(e);
+        if (ex->cache.whole) {
+            ex->cache.verified = true;
+            return 0;
+        }
         int fd = open(e->path, O_RDONLY | O_CLOEXEC);
         struct stat st;
         if (fd < 0)
             return -1;
         ex->cache.fd = fd + 1;
         ex->cache.sha = EVP_MD_CTX_new();
-        ex->cache.whole = whole_take(e->body_len);
-        ex->cache.buf = malloc(ex->cache.whole && e->body_len ? e->body_len : FILE_CHUNK);
+        ex->cache.whole = cache_shared_body_new(e->body_len);
+        if (!ex->cache.whole)
+            ex->cache.buf = malloc(FILE_CHUNK);
         if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != e->body_len || !ex->cache.sha ||
-            !ex->cache.buf || !EVP_DigestInit_ex(ex->cache.sha, EVP_sha256(), NULL))
+            (!ex->cache.whole && !ex->cache.buf) ||
+            !EVP_DigestInit_ex(ex->cache.sha, EVP_sha256(), NULL))
             return -1;
     }
     if (ex->cache.off < e->body_len) {
         uint64_t left = e->body_len - ex->cache.off;
-        char *to = ex->cache.buf + (ex->cache.whole ? ex->cache.off : 0);
+        char *to = ex->cache.whole ? ex->cache.whole->bytes + ex->cache.off : ex->cache.buf;
         ssize_t r = pread(ex->cache.fd - 1, to, left < FILE_CHUNK ? left : FILE_CHUNK,
                           (off_t)ex->cache.off);
         if (r <= 0 || !EVP_DigestUpdate(ex->cache.sha, to, (size_t)r))
@@ -148,8 +139,10 @@ static int verify_step(struct exchange *ex)
         return -1;
     ex->cache.off = 0;
     ex->cache.verified = true;
-    if (ex->cache.whole)
-        return 0; /* served from the verified bytes */
+    if (ex->cache.whole) { /* served from the verified bytes, which other hits may share */
+        ex->cache.whole = cache_shared_body_publish(e, ex->cache.whole);
+        return 0;
+    }
     /* the serving pass digests again: a file changed in between is cut off */
     return EVP_DigestInit_ex(ex->cache.sha, EVP_sha256(), NULL) ? 0 : -1;
 }
@@ -259,7 +252,7 @@ static int send_body(struct exchange *ex)
 {
     const struct cache_entry *e = ex->cache.hit;
     int progress = 0;
-    const char *mem = e->body ? e->body : ex->cache.whole ? ex->cache.buf : NULL;
+    const char *mem = e->body ? e->body : ex->cache.whole ? ex->cache.whole->bytes : NULL;
     while (ex->cache.off < e->body_len && ex->fe->response_room(ex)) {
         const char *p = mem ? mem + ex->cache.off : NULL;
         size_t n = (size_t)(e->body_len - ex->cache.off);

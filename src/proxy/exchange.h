@@ -41,6 +41,7 @@ struct exchange;
 struct up_client;
 struct h2c_stream;
 struct cache_entry;
+struct cache_shared_body;
 struct excache_miss;
 
 enum http_version { HTTP_10, HTTP_11, HTTP_20, HTTP_30 };
@@ -231,10 +232,10 @@ struct exchange {
         void *sha;                  /* file hit: the digest in progress */
         char *buf;                  /* file hit: bytes read, digested, not all sent */
         uint32_t buf_at, buf_len;
-        int fd;            /* file hit: descriptor + 1 (0: none) */
-        bool verified;     /* file hit: the whole file checked */
-        bool whole;        /* file hit: read whole into buf (small enough) */
-        bool not_modified; /* a conditional request: 304 */
+        int fd;                          /* file hit: descriptor + 1 (0: none) */
+        bool verified;                   /* file hit: the whole file checked */
+        struct cache_shared_body *whole; /* file hit read whole (small enough) */
+        bool not_modified;               /* a conditional request: 304 */
         int64_t wait_until_ms;
     } cache;
 };

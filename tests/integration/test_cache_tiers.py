@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+import h2frames as h2f
 from backends import raw_request
 from cache_backend import CacheOrigin
 from test_cache_hits import config, get
@@ -192,6 +193,40 @@ def test_concurrent_hits_of_a_file_entry(origin, start_proxy, tmp_path):
     for t in threads:
         t.join()
     assert results == [True] * 8 and origin.count("/shared") == 1
+
+
+def test_overlapping_hits_share_one_verified_read(origin, start_proxy, tmp_path):
+    """A file entry read whole (up to 2 MiB) is verified once and shared by
+    the hits that overlap it: while a stalled client holds it, the file is
+    damaged on disk and another client still gets the verified bytes, with
+    nothing read from the file. Once no hit holds it, the next hit reads
+    the file again, finds the damage and goes upstream."""
+    size = 2 << 20
+    body = os.urandom(size)
+    origin.set("/s", body=body)
+    p = start_proxy(config(origin, tmp_path, cache=tiers(mem=0, each=size)))
+    assert get(p, "/s")[1] == body
+    (name,) = files(tmp_path, 1)
+    # an HTTP/2 client with a 1000-byte stream window it never opens: the
+    # proxy cannot finish that hit (loopback TCP would take the whole body)
+    stalled = h2f.H2Conn.plain(p.port, settings=((h2f.SETTINGS_INITIAL_WINDOW_SIZE, 1000),))
+    stalled.auto_window = False
+    sid = stalled.request(path="/s")
+    st = stalled.stream(sid)
+    stalled.wait(lambda: len(st.body) == 1000, what="the first 1000 bytes")
+    assert dict(st.headers)[":status"] == "200"
+    (tmp_path / "cache" / name).write_bytes(bytes(b ^ 0xFF for b in body[:4096]) + body[4096:])
+    r, again = get(p, "/s")
+    assert r.status == 200 and again == body
+    assert "does not match its digest" not in p.log()
+    stalled.send(h2f.window_update_frame(0, size) + h2f.window_update_frame(sid, size))
+    assert stalled.response(sid).body == body
+    stalled.close()
+    assert origin.count("/s") == 1
+    r, fetched = get(p, "/s")
+    assert r.status == 200 and fetched == body
+    p.wait_log(r"WARN Cache: .* does not match its digest")
+    assert origin.count("/s") == 2
 
 
 def test_file_changed_while_served_is_cut_off(origin, start_proxy, tmp_path):
