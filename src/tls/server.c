@@ -190,7 +190,10 @@ static int common_setup(SSL_CTX *ctx)
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF |
                                  SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* the chain is the configured one, as rustls sends it: without this
+     * OpenSSL tries to complete it from the context's store on every
+     * handshake (an X509_verify_cert per handshake for a leaf alone) */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
     SSL_CTX_set_max_early_data(ctx, 0);
     SSL_CTX_set_recv_max_early_data(ctx, 0);
     SSL_CTX_set_read_ahead(ctx, 1);

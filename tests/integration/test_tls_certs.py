@@ -57,6 +57,25 @@ def test_chain_is_sent(tmp_path, backend, start_proxy):
     assert serial_seen(p, certs.write_ca(root, str(tmp_path))) == leaf.cert.serial_number
 
 
+def test_only_the_configured_chain_is_sent(tmp_path, backend, start_proxy):
+    """The server sends the certificates of tls_cert_path and nothing else
+    (as rustls does): OpenSSL left alone would complete a lone leaf from the
+    context's store on every handshake, here the app's client CA, which
+    also issued the leaf."""
+    import subprocess
+    ca = certs.make_ca()
+    ca_path = certs.write_ca(ca, str(tmp_path))
+    crt, key = certs.make_leaf(ca, ["a.test"]).write(str(tmp_path), "leaf")
+    p = start_proxy(app_config(backend, crt, key).replace(
+        f'tls_cert_key_path = "{key}"', f'tls_cert_key_path = "{key}", '
+        f'client_ca_cert_path = "{ca_path}"'))
+    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{p.tls_port}",
+                        "-servername", "a.test", "-showcerts", "-CAfile", ca_path],
+                       input="", capture_output=True, text=True, timeout=10)
+    assert "Verify return code: 0 (ok)" in r.stdout, r.stdout + r.stderr
+    assert r.stdout.count("-----BEGIN CERTIFICATE-----") == 1, r.stdout
+
+
 def test_bad_material_is_reported_and_skipped(tmp_path, backend, start_proxy):
     ca = certs.make_ca()
     leaf = certs.make_leaf(ca, ["other.test"])
