@@ -164,7 +164,8 @@ static const struct cfg_section route_section = {
 
 static const struct cfg_key tls_keys[] = {
     STR(struct cfg_tls, "tls_cert_path", cert_path, NULL,
-        "PEM certificate chain, leaf first. Required unless `acme = true`."),
+        "PEM certificate chain, leaf first, sent as it is (nothing is added from a trust "
+        "store). Required unless `acme = true`."),
     STR(struct cfg_tls, "tls_cert_key_path", key_path, NULL,
         "PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted). Required unless "
         "`acme = true`."),
