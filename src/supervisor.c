@@ -429,6 +429,15 @@ int supervisor_run(const struct cli_options *o)
         log_close();
         return 1;
     }
+    /* a listener that cannot be bound at start is fatal, this one too */
+    if (admin_bind(rt->cfg) < 0) {
+        log_error("rpxy service exited: cannot listen on admin_listen");
+        lset_unref(ls);
+        runtime_unref(rt);
+        free(wf.text);
+        log_close();
+        return 1;
+    }
     worker_set_conn_ops(&client_conn_ops);
     g_server.workers = calloc(n_workers, sizeof(*g_server.workers));
     for (size_t i = 0; g_server.workers && i < n_workers; i++) {
@@ -453,13 +462,12 @@ int supervisor_run(const struct cli_options *o)
     }
     wait_workers_running();
     mx_config_loaded(false, true);
-    /* a listener that cannot be bound at start is fatal, this one too */
-    bool serving = admin_start(rt->cfg) == 0;
+    bool serving = admin_start() == 0;
     if (serving) {
         log_info("rpxy is ready: %zu worker thread%s", n_workers, n_workers == 1 ? "" : "s");
         tell_ready();
     } else {
-        log_error("rpxy service exited: cannot listen on admin_listen");
+        log_error("rpxy service exited: cannot start the admin listener");
     }
     if (wf.text)
         set_running(&wf, wf.text, wf.len);

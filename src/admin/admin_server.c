@@ -153,7 +153,7 @@ static void *admin_main(void *arg)
     return NULL;
 }
 
-int admin_start(const struct cfg *cfg)
+int admin_bind(const struct cfg *cfg)
 {
     if (!cfg->admin_port)
         return 0;
@@ -186,6 +186,16 @@ int admin_start(const struct cfg *cfg)
         admin_stop();
         return -1;
     }
+    log_info("Admin listener (/metrics, /healthz) on %s%s%s:%u",
+             cfg->admin_addr.family == 6 ? "[" : "", addr, cfg->admin_addr.family == 6 ? "]" : "",
+             (unsigned)cfg->admin_port);
+    return 0;
+}
+
+int admin_start(void)
+{
+    if (g_listen_fd < 0)
+        return 0;
     g_stop_fd = eventfd(0, EFD_CLOEXEC);
     if (g_stop_fd < 0 || pthread_create(&g_thread, NULL, admin_main, NULL) != 0) {
         log_error("cannot start the admin listener thread");
@@ -193,9 +203,6 @@ int admin_start(const struct cfg *cfg)
         return -1;
     }
     g_running = true;
-    log_info("Admin listener (/metrics, /healthz) on %s%s%s:%u",
-             cfg->admin_addr.family == 6 ? "[" : "", addr, cfg->admin_addr.family == 6 ? "]" : "",
-             (unsigned)cfg->admin_port);
     return 0;
 }
 

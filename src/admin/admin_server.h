@@ -8,9 +8,14 @@
 
 struct cfg;
 
-/* Binds cfg's admin address (when set) and starts the thread. Returns 0
- * (also when no admin listener is configured), or -1 after logging why. */
-int admin_start(const struct cfg *cfg);
+/* Binds cfg's admin address (when set), before the proxy's listeners
+ * serve, so the admin port takes connections once the proxy does. Returns
+ * 0 (also when no admin listener is configured), or -1 after logging why. */
+int admin_bind(const struct cfg *cfg);
+
+/* Starts the thread serving what admin_bind() bound (nothing to do without
+ * it). Returns 0, or -1 after logging why. */
+int admin_start(void);
 
 /* Stops and joins the thread, closes the socket. Safe without a start. */
 void admin_stop(void);
