@@ -127,10 +127,22 @@ static void connections(FILE *out)
     for (unsigned l = 0; l < MX_LISTENERS; l++)
         fprintf(out, "rpxy_connections_total{listener=\"%s\"} %llu\n", listener_names[l],
                 (unsigned long long)SUM(conns_opened[l]));
-    header(out, "rpxy_connections_open", "gauge", "Client connections open now, by listener.");
+    header(out, "rpxy_connections_open", "gauge",
+           "Client connections open now, by listener and protocol (none: not known yet, as "
+           "during the TLS handshake).");
     for (unsigned l = 0; l < MX_LISTENERS; l++) {
-        fprintf(out, "rpxy_connections_open{listener=\"%s\"} %llu\n", listener_names[l],
-                (unsigned long long)gauge(SUM(conns_opened[l]), SUM(conns_closed[l])));
+        uint64_t open = gauge(SUM(conns_opened[l]), SUM(conns_closed[l])), known = 0;
+        for (unsigned p = 0; p < MX_PROTOS; p++) {
+            if (l == MX_LISTEN_QUIC ? p != MX_HTTP3 : p == MX_HTTP3)
+                continue;
+            uint64_t n = gauge(SUM(proto_started[l][p]), SUM(proto_ended[l][p]));
+            known += n;
+            fprintf(out, "rpxy_connections_open{listener=\"%s\",protocol=\"%s\"} %llu\n",
+                    listener_names[l], proto_names[p], (unsigned long long)n);
+        }
+        if (l != MX_LISTEN_QUIC)
+            fprintf(out, "rpxy_connections_open{listener=\"%s\",protocol=\"none\"} %llu\n",
+                    listener_names[l], (unsigned long long)(open > known ? open - known : 0));
     }
 }
 

@@ -40,6 +40,9 @@ struct mx_worker {
     /* by enum mx_listener: HTTP bytes inside TLS on TCP, stream data on QUIC */
     _Atomic uint64_t bytes_in[MX_LISTENERS], bytes_out[MX_LISTENERS];
     _Atomic uint64_t conns_opened[MX_LISTENERS], conns_closed[MX_LISTENERS];
+    /* connections once their protocol is known (at once for QUIC), and
+     * those of them closed: the open ones by protocol */
+    _Atomic uint64_t proto_started[MX_LISTENERS][MX_PROTOS], proto_ended[MX_LISTENERS][MX_PROTOS];
     /* TLS handshakes: [0] the TCP TLS listener, [1] QUIC */
     _Atomic uint64_t tls_done[2][MX_TLS_VERSIONS][MX_GROUPS];
     _Atomic uint64_t tls_failed[2][MX_TLS_FAILURES];

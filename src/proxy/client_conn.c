@@ -130,6 +130,18 @@ static unsigned mx_listener(const struct client *c)
     return c->proto == CLIENT_PROTO_H3 ? 2 : c->tls;
 }
 
+static enum mx_proto mx_proto_of_client(enum client_proto p)
+{
+    return p == CLIENT_PROTO_H2 ? MX_HTTP2 : p == CLIENT_PROTO_H3 ? MX_HTTP3 : MX_HTTP1;
+}
+
+/* The connection speaks p from now on (counted for the metrics). */
+static void set_proto(struct client *c, enum client_proto p)
+{
+    c->proto = p;
+    mx_add(&c->w->mx.proto_started[mx_listener(c)][mx_proto_of_client(p)], 1);
+}
+
 void client_close(struct client *c)
 {
     if (c->dead)
@@ -161,6 +173,8 @@ void client_close(struct client *c)
         c->next->prev = c->prev;
     loop_defer(w->loop, &c->free_d, free_client);
     mx_add(&w->mx.conns_closed[mx_listener(c)], 1);
+    if (c->proto != CLIENT_PROTO_UNKNOWN)
+        mx_add(&w->mx.proto_ended[mx_listener(c)][mx_proto_of_client(c->proto)], 1);
     worker_conn_closed(w);
 }
 
@@ -213,8 +227,8 @@ struct client *client_new_quic(struct worker *w, const struct sockaddr *peer, st
     peer_of(peer, &c->peer_ip, &c->peer_port);
     c->local_port = (uint16_t)(w->rt ? w->rt->cfg->listen_port_tls : 0);
     c->tls = true;
-    c->proto = CLIENT_PROTO_H3;
     c->quic = qc;
+    set_proto(c, CLIENT_PROTO_H3);
     list_add(w, c);
     return c;
 }
@@ -522,20 +536,20 @@ static bool pick_protocol(struct client *c)
 {
     size_t n = c->in.len < sizeof(h2_preface) - 1 ? c->in.len : sizeof(h2_preface) - 1;
     if (memcmp(buf_data(&c->in), h2_preface, n) != 0) {
-        c->proto = CLIENT_PROTO_H1;
+        set_proto(c, CLIENT_PROTO_H1);
         return true;
     }
     if (n < sizeof(h2_preface) - 1 && !c->read_eof)
         return false;
     if (n < sizeof(h2_preface) - 1) {
-        c->proto = CLIENT_PROTO_H1; /* a truncated preface: HTTP/1 answers 400 */
+        set_proto(c, CLIENT_PROTO_H1); /* a truncated preface: HTTP/1 answers 400 */
         return true;
     }
     if (h2_server_start(c) < 0) {
         client_close(c);
         return false;
     }
-    c->proto = CLIENT_PROTO_H2;
+    set_proto(c, CLIENT_PROTO_H2);
     return true;
 }
 

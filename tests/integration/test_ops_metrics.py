@@ -53,6 +53,17 @@ def scrape(admin_port):
     return series
 
 
+def open_conns(m, listener):
+    """rpxy_connections_open of a listener, {protocol: count}, or {} when
+    all are 0."""
+    got = {}
+    for k, v in m.items():
+        mt = re.fullmatch(rf'rpxy_connections_open\{{listener="{listener}",protocol="([^"]+)"\}}', k)
+        if mt:
+            got[mt.group(1)] = v
+    return got if any(got.values()) else {}
+
+
 def test_metrics_sum_every_worker_and_pass_promtool(backend, start_proxy):
     admin = free_port()
     p = start_proxy(admin_config(admin, backend.port))
@@ -78,12 +89,12 @@ def test_metrics_sum_every_worker_and_pass_promtool(backend, start_proxy):
     assert m["rpxy_workers"] == 2 and m["rpxy_apps"] == 1
     assert m[f'rpxy_upstream_healthy{{app="app",path="/",upstream="127.0.0.1:{backend.port}"}}'] == 1
     assert m['rpxy_config_reloads_total{result="success"}'] == 0
-    # every client closed: the gauge comes back to 0 (curl's close is seen a little later)
+    # every client closed: the gauges come back to 0 (curl's close is seen a little later)
     deadline = time.monotonic() + 5
-    while m['rpxy_connections_open{listener="http"}'] and time.monotonic() < deadline:
+    while open_conns(m, "http") and time.monotonic() < deadline:
         time.sleep(0.05)
         m = scrape(admin)
-    assert m['rpxy_connections_open{listener="http"}'] == 0
+    assert open_conns(m, "http") == {}
     # upstream connections: opened, and the idle pool (a gauge refreshed every second)
     assert m["rpxy_upstream_connections_total"] >= 1
     assert m["rpxy_upstream_connections_open"] <= m["rpxy_upstream_connections_total"]
@@ -103,6 +114,33 @@ def test_metrics_sum_every_worker_and_pass_promtool(backend, start_proxy):
     assert m['rpxy_config_reloads_total{result="failure"}'] == 1
     # a reload keeps the counts (app slots are stable)
     assert m['rpxy_requests_total{app="app",protocol="http/1.1",code="2xx"}'] == 7
+
+
+def test_open_connections_by_protocol(backend, start_proxy):
+    """rpxy_connections_open{listener,protocol}: an HTTP/1.1 keep-alive
+    connection, an HTTP/2 one and one that has sent nothing yet (protocol
+    "none") while they are open, none once they are closed."""
+    import h2frames as h2f
+    admin = free_port()
+    p = start_proxy(admin_config(admin, backend.port))
+    h1 = socket.create_connection(("127.0.0.1", p.port))
+    h1.sendall(b"GET /a HTTP/1.1\r\nHost: app.test\r\n\r\n")
+    assert h1.recv(65536).startswith(b"HTTP/1.1 200")
+    h2 = h2f.H2Conn.plain(p.port)
+    assert dict(h2.response(h2.request(path="/b")).headers)[":status"] == "200"
+    quiet = socket.create_connection(("127.0.0.1", p.port))
+    want = {"http/1.1": 1, "h2": 1, "none": 1}
+    deadline = time.monotonic() + 5
+    while (got := open_conns(scrape(admin), "http")) != want and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert got == want
+    for s in (h1, quiet):
+        s.close()
+    h2.close()
+    deadline = time.monotonic() + 5
+    while (got := open_conns(scrape(admin), "http")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert got == {}
 
 
 def test_tls_handshakes_and_certificate_expiry(backend, start_proxy, tmp_path):
@@ -153,6 +191,7 @@ def test_http3_connections_bytes_and_handshakes(backend, start_proxy, tmp_path):
     m = scrape(admin)
     assert m['rpxy_requests_total{app="local",protocol="h3",code="2xx"}'] == 1
     assert m['rpxy_connections_total{listener="quic"}'] == 3
+    assert 'rpxy_connections_open{listener="quic",protocol="h3"}' in m
     assert m['rpxy_received_bytes_total{listener="quic"}'] > 20_000
     assert m['rpxy_sent_bytes_total{listener="quic"}'] > 100
     done = {k: v for k, v in m.items() if k.startswith('rpxy_tls_handshakes_total{listener="quic"')}
