@@ -209,18 +209,38 @@ static void upstreams(FILE *out, const struct runtime *rt)
     }
 }
 
+/* One series per upstream that has had a connection, labelled with its
+ * location as rpxy_upstream_healthy is. */
+static void per_upstream(FILE *out, const char *metric, size_t opened_off, size_t minus_off)
+{
+    for (unsigned i = 1; i < MX_UPSTREAMS; i++) {
+        uint64_t opened = sum(offsetof(struct mx_worker, up_opened) + i * sizeof(uint64_t));
+        if (!opened)
+            continue;
+        char name[300];
+        mx_upstream_name(i, name, sizeof(name));
+        uint64_t v = sum(opened_off + i * sizeof(uint64_t));
+        if (minus_off)
+            v = gauge(v, sum(minus_off + i * sizeof(uint64_t)));
+        fprintf(out, "%s{upstream=\"", metric);
+        label(out, name);
+        fprintf(out, "\"} %llu\n", (unsigned long long)v);
+    }
+}
+
 static void upstream_pool(FILE *out)
 {
     header(out, "rpxy_upstream_connections_total", "counter",
-           "Connections opened to upstreams (HTTP/1.1 and HTTP/2).");
-    fprintf(out, "rpxy_upstream_connections_total %llu\n", (unsigned long long)SUM(up_opened));
+           "Connections opened to upstreams (HTTP/1.1 and HTTP/2), by upstream.");
+    per_upstream(out, "rpxy_upstream_connections_total", offsetof(struct mx_worker, up_opened), 0);
     header(out, "rpxy_upstream_connections_open", "gauge",
-           "Upstream connections open now, in use or idle.");
-    fprintf(out, "rpxy_upstream_connections_open %llu\n",
-            (unsigned long long)gauge(SUM(up_opened), SUM(up_closed)));
+           "Upstream connections open now, in use or idle, by upstream.");
+    per_upstream(out, "rpxy_upstream_connections_open", offsetof(struct mx_worker, up_opened),
+                 offsetof(struct mx_worker, up_closed));
     header(out, "rpxy_upstream_connections_idle", "gauge",
-           "Upstream HTTP/1.1 connections idle in the keep-alive pools (refreshed every second).");
-    fprintf(out, "rpxy_upstream_connections_idle %llu\n", (unsigned long long)SUM(up_idle));
+           "Upstream HTTP/1.1 connections idle in the keep-alive pools, by upstream (refreshed "
+           "every second).");
+    per_upstream(out, "rpxy_upstream_connections_idle", offsetof(struct mx_worker, up_idle), 0);
 }
 
 static void certificates(FILE *out)

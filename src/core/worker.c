@@ -172,7 +172,10 @@ static void before_wait(struct loop *loop, void *arg)
 static void mx_tick(struct loop *loop, struct loop_timer *t)
 {
     struct worker *w = container_of(t, struct worker, mx_timer);
-    atomic_store_explicit(&w->mx.up_idle, upstream_pool_idle(w->pool), memory_order_relaxed);
+    uint64_t idle[MX_UPSTREAMS];
+    upstream_pool_idle(w->pool, idle);
+    for (size_t i = 0; i < MX_UPSTREAMS; i++)
+        atomic_store_explicit(&w->mx.up_idle[i], idle[i], memory_order_relaxed);
     loop_timer_set(loop, t, 1000, mx_tick);
 }
 

@@ -22,7 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MX_APPS 64
+#define MX_SLOTS 64 /* named slots, for apps and for upstreams */
+#define MX_APPS MX_SLOTS
+#define MX_UPSTREAMS MX_SLOTS
 #define MX_CLASSES 6      /* status / 100: 0 (none), 1xx .. 5xx */
 #define MX_BUCKETS 16     /* duration: < 1 ms, < 2 ms, < 4 ms, ... < 16384 ms, more */
 #define MX_TLS_FAILURES 8 /* enum tls_failure */
@@ -46,9 +48,10 @@ struct mx_worker {
     /* TLS handshakes: [0] the TCP TLS listener, [1] QUIC */
     _Atomic uint64_t tls_done[2][MX_TLS_VERSIONS][MX_GROUPS];
     _Atomic uint64_t tls_failed[2][MX_TLS_FAILURES];
-    /* upstream connections (HTTP/1.1 pool and HTTP/2); the idle ones in the
-     * pool, a gauge the worker refreshes every second (nothing per request) */
-    _Atomic uint64_t up_opened, up_closed, up_idle;
+    /* upstream connections (HTTP/1.1 pool and HTTP/2) by upstream slot; the
+     * idle ones in the pool, a gauge the worker refreshes every second
+     * (nothing per request) */
+    _Atomic uint64_t up_opened[MX_UPSTREAMS], up_closed[MX_UPSTREAMS], up_idle[MX_UPSTREAMS];
 };
 
 struct mx_global {
@@ -90,6 +93,10 @@ unsigned mx_app_slot(const char *name);
 /* Copies the name of slot i into out: "" for slot 0 and unused slots,
  * "(other)" for the shared last slot. Thread-safe. */
 void mx_app_name(unsigned i, char *out, size_t cap);
+
+/* The same for upstreams, named by their location (host:port as written). */
+unsigned mx_upstream_slot(const char *location);
+void mx_upstream_name(unsigned i, char *out, size_t cap);
 
 /* The main thread records a configuration load: at start-up (reload
  * false) or a reload, and whether it is now in force. */

@@ -76,6 +76,7 @@ static void fill_upstream(struct rt_upstream *ru, const struct cfg_upstream *u)
     ru->authority_len = n < 0                               ? 0
                         : (size_t)n < sizeof(ru->authority) ? (size_t)n
                                                             : sizeof(ru->authority) - 1;
+    ru->mx_slot = mx_upstream_slot(ru->authority);
     atomic_init(&ru->addrs, resolve(u));
 }
 

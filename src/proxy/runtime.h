@@ -34,6 +34,7 @@ struct rt_upstream {
     char authority[300];              /* host[:port] as written, IPv6 bracketed */
     size_t authority_len;
     const char *scheme; /* "http" or "https" */
+    unsigned mx_slot;   /* metrics slot of its location */
 };
 
 struct rt_route {

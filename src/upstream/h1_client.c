@@ -87,7 +87,7 @@ static int h1c_attach(struct exchange *ex, bool fresh_only)
         ex->phase = EX_SENDING;
         exchange_arm_timer(ex, false);
     } else {
-        uc = upstream_connect(ex->w->pool, sa, addrs->len[ai], tls_name);
+        uc = upstream_connect(ex->w->pool, sa, addrs->len[ai], tls_name, ex->up->mx_slot);
         if (!uc)
             return -1;
         if (uc->tls && !(ex->route->route->cfg->upstream_options & CFG_OPT_FORCE_HTTP11_UPSTREAM)) {

@@ -491,12 +491,12 @@ static void on_idle(struct loop *loop, struct loop_timer *t)
 }
 
 static struct h2c_conn *conn_new(struct worker *w, const struct sockaddr *sa, socklen_t len,
-                                 const char *tls_name)
+                                 const char *tls_name, unsigned mx_slot)
 {
     struct h2c_conn *h = calloc(1, sizeof(*h));
     if (!h)
         return NULL;
-    h->uc = upstream_connect(w->pool, sa, len, tls_name);
+    h->uc = upstream_connect(w->pool, sa, len, tls_name, mx_slot);
     if (!h->uc) {
         free(h);
         return NULL;
@@ -522,7 +522,7 @@ static struct h2c_conn *conn_new(struct worker *w, const struct sockaddr *sa, so
 
 /* A connection to addr with a free stream slot, or a new one. */
 static struct h2c_conn *conn_for(struct worker *w, const struct sockaddr *sa, socklen_t len,
-                                 const char *tls_name, bool fresh_only)
+                                 const char *tls_name, bool fresh_only, unsigned mx_slot)
 {
     for (struct h2c_conn *h = fresh_only ? NULL : conns; h; h = h->next) {
         if (h->dead || h->failed || h->goaway || h->w != w || h->addr_len != len ||
@@ -535,7 +535,7 @@ static struct h2c_conn *conn_for(struct worker *w, const struct sockaddr *sa, so
         if (h->n_streams < max)
             return h;
     }
-    return conn_new(w, sa, len, tls_name);
+    return conn_new(w, sa, len, tls_name, mx_slot);
 }
 
 /* ---- the request ---- */
@@ -660,7 +660,7 @@ static int h2c_attach(struct exchange *ex, bool fresh_only)
     const char *tls_name = ex->up->cfg->tls ? ex->up->cfg->host : NULL;
     size_t ai = failover_addr(ex, addrs);
     struct h2c_conn *h = conn_for(ex->w, (const struct sockaddr *)&addrs->addr[ai], addrs->len[ai],
-                                  tls_name, fresh_only);
+                                  tls_name, fresh_only, ex->up->mx_slot);
     struct h2c_stream *s = h ? calloc(1, sizeof(*s)) : NULL;
     if (!s) {
         if (h && !h->streams && !h->ready)

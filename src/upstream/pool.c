@@ -81,7 +81,7 @@ struct deferred_free {
 void upstream_conn_close(struct upstream_pool *p, struct upstream_conn *uc)
 {
     if (p->w->mx.on)
-        mx_add(&p->w->mx.up_closed, 1);
+        mx_add(&p->w->mx.up_closed[uc->mx_slot], 1);
     loop_timer_cancel(p->w->loop, &uc->idle_timer);
     loop_close(p->w->loop, &uc->io);
     uc->owner = NULL;
@@ -175,7 +175,7 @@ static int start_tls(struct upstream_pool *p, struct upstream_conn *uc, int fd,
 }
 
 struct upstream_conn *upstream_connect(struct upstream_pool *p, const struct sockaddr *addr,
-                                       socklen_t len, const char *tls_name)
+                                       socklen_t len, const char *tls_name, unsigned mx_slot)
 {
     int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -215,8 +215,9 @@ struct upstream_conn *upstream_connect(struct upstream_pool *p, const struct soc
         errno = saved;
         return NULL;
     }
+    uc->mx_slot = mx_slot < MX_UPSTREAMS ? mx_slot : 0;
     if (p->w->mx.on)
-        mx_add(&p->w->mx.up_opened, 1);
+        mx_add(&p->w->mx.up_opened[uc->mx_slot], 1);
     return uc;
 }
 
@@ -239,12 +240,12 @@ void upstream_pool_put(struct upstream_pool *p, struct upstream_conn *uc)
     loop_timer_set(p->w->loop, &uc->idle_timer, idle_ms, on_idle_timeout);
 }
 
-size_t upstream_pool_idle(const struct upstream_pool *p)
+void upstream_pool_idle(const struct upstream_pool *p, uint64_t by_slot[MX_UPSTREAMS])
 {
-    size_t n = 0;
+    memset(by_slot, 0, MX_UPSTREAMS * sizeof(*by_slot));
     for (size_t i = 0; i < POOL_BUCKETS; i++)
-        n += p->buckets[i].n;
-    return n;
+        for (const struct upstream_conn *uc = p->buckets[i].head; uc; uc = uc->idle_next)
+            by_slot[uc->mx_slot]++;
 }
 
 void upstream_pool_close_all(struct upstream_pool *p)

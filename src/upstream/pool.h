@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/loop.h"
+#include "metrics/counters.h"
 #include "net/tls_io.h"
 
 #define UPSTREAM_IDLE_PER_KEY 256
@@ -36,6 +37,7 @@ struct upstream_conn {
     struct upstream_pool *pool;
     struct upstream_conn *idle_next, *idle_prev;
     size_t bucket;
+    unsigned mx_slot; /* metrics slot of the upstream it was opened for */
     struct loop_timer idle_timer;
     void *owner; /* the exchange using it */
     void (*on_event)(struct upstream_conn *uc, uint32_t events);
@@ -50,11 +52,11 @@ struct upstream_conn *upstream_pool_take(struct upstream_pool *p, const struct s
                                          socklen_t len, const char *tls_name);
 
 /* Starts a non-blocking connect to addr, with TLS toward tls_name unless it
- * is NULL (the handshake is the caller's: tls_io_handshake once connected).
- * Returns the connection (connecting; on_event will report writability) or
- * NULL with errno set. */
+ * is NULL (the handshake is the caller's: tls_io_handshake once connected),
+ * counted for the upstream of metrics slot mx_slot. Returns the connection
+ * (connecting; on_event will report writability) or NULL with errno set. */
 struct upstream_conn *upstream_connect(struct upstream_pool *p, const struct sockaddr *addr,
-                                       socklen_t len, const char *tls_name);
+                                       socklen_t len, const char *tls_name, unsigned mx_slot);
 
 /* Hands a connection with no pending bytes back to the pool as idle, or
  * closes it when the pool for that address is full. */
@@ -64,7 +66,7 @@ void upstream_pool_put(struct upstream_pool *p, struct upstream_conn *uc);
 void upstream_conn_close(struct upstream_pool *p, struct upstream_conn *uc);
 
 /* Idle connections in the pool now (for the metrics). */
-size_t upstream_pool_idle(const struct upstream_pool *p);
+void upstream_pool_idle(const struct upstream_pool *p, uint64_t by_slot[MX_UPSTREAMS]);
 
 /* Closes every idle connection (worker shutdown). */
 void upstream_pool_close_all(struct upstream_pool *p);

@@ -96,13 +96,14 @@ def test_metrics_sum_every_worker_and_pass_promtool(backend, start_proxy):
         m = scrape(admin)
     assert open_conns(m, "http") == {}
     # upstream connections: opened, and the idle pool (a gauge refreshed every second)
-    assert m["rpxy_upstream_connections_total"] >= 1
-    assert m["rpxy_upstream_connections_open"] <= m["rpxy_upstream_connections_total"]
+    up = f'{{upstream="127.0.0.1:{backend.port}"}}'
+    assert m["rpxy_upstream_connections_total" + up] >= 1
+    assert m["rpxy_upstream_connections_open" + up] <= m["rpxy_upstream_connections_total" + up]
     deadline = time.monotonic() + 5
-    while m["rpxy_upstream_connections_idle"] < 1 and time.monotonic() < deadline:
+    while m["rpxy_upstream_connections_idle" + up] < 1 and time.monotonic() < deadline:
         time.sleep(0.1)
         m = scrape(admin)
-    assert 1 <= m["rpxy_upstream_connections_idle"] <= m["rpxy_upstream_connections_open"]
+    assert 1 <= m["rpxy_upstream_connections_idle" + up] <= m["rpxy_upstream_connections_open" + up]
 
     # reloads and their result
     p.signal(signal.SIGHUP)
@@ -141,6 +142,34 @@ def test_open_connections_by_protocol(backend, start_proxy):
     while (got := open_conns(scrape(admin), "http")) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert got == {}
+
+
+def test_upstream_connections_by_upstream(backend, start_proxy):
+    """The upstream connection counts are per upstream (labelled with its
+    location, as rpxy_upstream_healthy): an upstream no request went to has
+    no series; once one did, its own."""
+    from backends import EchoBackend
+    other = EchoBackend("b1")
+    try:
+        admin = free_port()
+        p = start_proxy(admin_config(admin, backend.port) + f"""
+[apps.second]
+server_name = "second.test"
+reverse_proxy = [{{ upstream = [{{ location = "127.0.0.1:{other.port}" }}] }}]
+""")
+        first = f'{{upstream="127.0.0.1:{backend.port}"}}'
+        second = f'{{upstream="127.0.0.1:{other.port}"}}'
+        for _ in range(3):
+            assert get(p.port, "/", host="app.test").startswith(b"HTTP/1.1 200")
+        m = scrape(admin)
+        assert m["rpxy_upstream_connections_total" + first] >= 1
+        assert "rpxy_upstream_connections_total" + second not in m
+        assert get(p.port, "/", host="second.test").startswith(b"HTTP/1.1 200")
+        m = scrape(admin)
+        assert m["rpxy_upstream_connections_total" + second] == 1
+        assert m["rpxy_upstream_connections_open" + second] <= 1
+    finally:
+        other.stop()
 
 
 def test_tls_handshakes_and_certificate_expiry(backend, start_proxy, tmp_path):
