@@ -43,8 +43,6 @@
 
 static struct health_checker *g_health; /* probes the published runtime's upstreams */
 static bool g_reload_failed;            /* the last reload kept the older configuration */
-static struct ip_addr g_admin_addr;     /* admin_listen as started: it does not move */
-static uint16_t g_admin_port;
 
 static uint64_t now_ms(void)
 {
@@ -192,15 +190,19 @@ static bool apply(struct watched *wf, char *text, size_t len)
     if (cfg->worker_threads && cfg->worker_threads != g_server.n_workers)
         log_warn("worker_threads changes apply at the next start (running %zu)",
                  g_server.n_workers);
-    if (cfg->admin_port != g_admin_port ||
-        (g_admin_port && memcmp(&cfg->admin_addr, &g_admin_addr, sizeof(g_admin_addr)) != 0))
-        log_warn("admin_listen changes apply at the next start");
+    if (admin_reload_prepare(cfg) < 0) {
+        log_error("rpxy failed to be ready. Configuration does not updated: cannot listen on "
+                  "admin_listen");
+        cfg_free(cfg);
+        return false;
+    }
     struct lset *old = server_acquire_lset();
     struct lset *ls = lset_build(cfg, g_server.n_workers, old, true);
     lset_unref(old);
     if (!ls) {
         log_error("rpxy failed to be ready. Configuration does not updated: cannot bind the "
                   "listeners");
+        admin_reload_abort();
         cfg_free(cfg);
         return false;
     }
@@ -208,12 +210,14 @@ static bool apply(struct watched *wf, char *text, size_t len)
     struct runtime *rt = runtime_build(cfg);
     if (!rt) {
         lset_unref(ls);
+        admin_reload_abort();
         log_error("rpxy failed to be ready. Configuration does not updated: out of memory");
         return false;
     }
     if (attach_cache(rt, errbuf, sizeof(errbuf)) < 0) {
         lset_unref(ls);
         runtime_unref(rt);
+        admin_reload_abort();
         log_error("rpxy failed to be ready. Configuration does not updated: %s", errbuf);
         return false;
     }
@@ -223,6 +227,10 @@ static bool apply(struct watched *wf, char *text, size_t len)
         acme_manager_sync(rt->cfg);
     }
     cert_store_sync(rt->cfg);
+    admin_reload_commit(rt->cfg);
+    for (size_t i = 0; i < g_server.n_workers; i++)
+        if (admin_serving())
+            g_server.workers[i]->mx.on = true; /* counting starts with a listener */
     server_publish(rt, ls);
     health_stop(g_health);
     g_health = health_start(rt);
@@ -454,10 +462,8 @@ int supervisor_run(const struct cli_options *o)
     cert_store_sync(rt->cfg);
     server_publish(rt, ls);
     g_health = health_start(rt);
-    g_admin_addr = rt->cfg->admin_addr;
-    g_admin_port = rt->cfg->admin_port;
     for (size_t i = 0; i < n_workers; i++) {
-        g_server.workers[i]->mx.on = g_admin_port != 0; /* counted only when someone reads */
+        g_server.workers[i]->mx.on = rt->cfg->admin_port != 0; /* counted only when read */
         worker_start(g_server.workers[i]);
     }
     wait_workers_running();

@@ -23,6 +23,10 @@
 #define ADMIN_TIMEOUT_MS 5000
 
 static int g_listen_fd = -1, g_stop_fd = -1;
+static int g_next_fd = -1;    /* a reload's new listener, until committed */
+static struct ip_addr g_addr; /* where g_listen_fd listens (g_port 0: nowhere) */
+static uint16_t g_port;
+static bool g_stopped_for_move; /* the running listener gave its port to g_next_fd */
 static pthread_t g_thread;
 static bool g_running;
 
@@ -153,43 +157,136 @@ static void *admin_main(void *arg)
     return NULL;
 }
 
-int admin_bind(const struct cfg *cfg)
+static void format_addr(const struct ip_addr *ip, uint16_t port, char *out, size_t cap)
 {
-    if (!cfg->admin_port)
-        return 0;
+    char a[64];
+    ip_format(ip, a);
+    snprintf(out, cap, "%s%s%s:%u", ip->family == 6 ? "[" : "", a, ip->family == 6 ? "]" : "",
+             (unsigned)port);
+}
+
+/* A listening socket on ip:port, or -1 with errno set. */
+static int open_socket(const struct ip_addr *ip, uint16_t port)
+{
     struct sockaddr_storage ss = { 0 };
     socklen_t sl;
-    if (cfg->admin_addr.family == 4) {
+    if (ip->family == 4) {
         struct sockaddr_in *a = (struct sockaddr_in *)&ss;
         a->sin_family = AF_INET;
-        a->sin_port = htons(cfg->admin_port);
-        memcpy(&a->sin_addr, cfg->admin_addr.bytes, 4);
+        a->sin_port = htons(port);
+        memcpy(&a->sin_addr, ip->bytes, 4);
         sl = sizeof(*a);
     } else {
         struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
         a->sin6_family = AF_INET6;
-        a->sin6_port = htons(cfg->admin_port);
-        memcpy(&a->sin6_addr, cfg->admin_addr.bytes, 16);
+        a->sin6_port = htons(port);
+        memcpy(&a->sin6_addr, ip->bytes, 16);
         sl = sizeof(*a);
     }
-    char addr[64];
-    ip_format(&cfg->admin_addr, addr);
     int one = 1;
-    g_listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (g_listen_fd < 0 ||
-        setsockopt(g_listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-        bind(g_listen_fd, (struct sockaddr *)&ss, sl) < 0 || listen(g_listen_fd, 16) < 0) {
-        log_error("cannot listen on admin_listen %s%s%s:%u: %s",
-                  cfg->admin_addr.family == 6 ? "[" : "", addr,
-                  cfg->admin_addr.family == 6 ? "]" : "", (unsigned)cfg->admin_port,
-                  strerror(errno));
-        admin_stop();
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 16) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
         return -1;
     }
-    log_info("Admin listener (/metrics, /healthz) on %s%s%s:%u",
-             cfg->admin_addr.family == 6 ? "[" : "", addr, cfg->admin_addr.family == 6 ? "]" : "",
-             (unsigned)cfg->admin_port);
+    return fd;
+}
+
+int admin_bind(const struct cfg *cfg)
+{
+    if (!cfg->admin_port)
+        return 0;
+    char where[80];
+    format_addr(&cfg->admin_addr, cfg->admin_port, where, sizeof(where));
+    g_listen_fd = open_socket(&cfg->admin_addr, cfg->admin_port);
+    if (g_listen_fd < 0) {
+        log_error("cannot listen on admin_listen %s: %s", where, strerror(errno));
+        return -1;
+    }
+    g_addr = cfg->admin_addr;
+    g_port = cfg->admin_port;
+    log_info("Admin listener (/metrics, /healthz) on %s", where);
     return 0;
+}
+
+/* The listener stopped to free its port for a move that did not happen
+ * serves again. */
+static void restore(void)
+{
+    if (!g_stopped_for_move)
+        return;
+    g_stopped_for_move = false;
+    if ((g_listen_fd = open_socket(&g_addr, g_port)) < 0 || admin_start() < 0)
+        log_error("the admin listener could not be restored: %s", strerror(errno));
+}
+
+static bool moves(const struct cfg *cfg)
+{
+    return cfg->admin_port != g_port ||
+           (g_port && memcmp(&cfg->admin_addr, &g_addr, sizeof(g_addr)) != 0);
+}
+
+int admin_reload_prepare(const struct cfg *cfg)
+{
+    if (!moves(cfg) || !cfg->admin_port)
+        return 0;
+    char where[80];
+    format_addr(&cfg->admin_addr, cfg->admin_port, where, sizeof(where));
+    g_next_fd = open_socket(&cfg->admin_addr, cfg->admin_port);
+    if (g_next_fd < 0 && errno == EADDRINUSE && cfg->admin_port == g_port) {
+        /* another address on the same port (0.0.0.0 after 127.0.0.1, say):
+         * only free once the running listener is gone */
+        admin_stop();
+        g_next_fd = open_socket(&cfg->admin_addr, cfg->admin_port);
+        int saved = errno;
+        g_stopped_for_move = true;
+        if (g_next_fd < 0)
+            restore();
+        errno = saved;
+    }
+    if (g_next_fd < 0) {
+        log_error("cannot listen on admin_listen %s: %s", where, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void admin_reload_commit(const struct cfg *cfg)
+{
+    if (!moves(cfg))
+        return;
+    admin_stop();
+    g_stopped_for_move = false;
+    g_listen_fd = g_next_fd;
+    g_next_fd = -1;
+    g_addr = cfg->admin_addr;
+    g_port = cfg->admin_port;
+    if (g_listen_fd < 0) {
+        log_info("Admin listener stopped (admin_listen removed)");
+        return;
+    }
+    char where[80];
+    format_addr(&g_addr, g_port, where, sizeof(where));
+    if (admin_start() == 0)
+        log_info("Admin listener (/metrics, /healthz) on %s", where);
+}
+
+void admin_reload_abort(void)
+{
+    if (g_next_fd >= 0)
+        close(g_next_fd);
+    g_next_fd = -1;
+    restore();
+}
+
+bool admin_serving(void)
+{
+    return g_running;
 }
 
 int admin_start(void)

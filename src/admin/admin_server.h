@@ -6,6 +6,8 @@
 #ifndef RPXY_ADMIN_ADMIN_SERVER_H
 #define RPXY_ADMIN_ADMIN_SERVER_H
 
+#include <stdbool.h>
+
 struct cfg;
 
 /* Binds cfg's admin address (when set), before the proxy's listeners
@@ -19,5 +21,20 @@ int admin_start(void);
 
 /* Stops and joins the thread, closes the socket. Safe without a start. */
 void admin_stop(void);
+
+/* A reload, first step: binds the new admin_listen when it moved (nothing
+ * when it did not, or was removed). Returns 0, or -1 after logging why:
+ * the reload is then refused and the running listener keeps serving. */
+int admin_reload_prepare(const struct cfg *cfg);
+
+/* A reload in force: the prepared listener replaces the running one, or
+ * the running one stops when admin_listen was removed. */
+void admin_reload_commit(const struct cfg *cfg);
+
+/* A reload refused after admin_reload_prepare(): its socket is closed. */
+void admin_reload_abort(void);
+
+/* Whether the admin listener runs (its counters are wanted). */
+bool admin_serving(void);
 
 #endif

@@ -168,14 +168,17 @@ static void before_wait(struct loop *loop, void *arg)
     log_flush();
 }
 
-/* Publishes what the metrics read as gauges, then again a second later. */
+/* Publishes what the metrics read as gauges while they are counted (a
+ * reload may start the counting), then again a second later. */
 static void mx_tick(struct loop *loop, struct loop_timer *t)
 {
     struct worker *w = container_of(t, struct worker, mx_timer);
-    uint64_t idle[MX_UPSTREAMS];
-    upstream_pool_idle(w->pool, idle);
-    for (size_t i = 0; i < MX_UPSTREAMS; i++)
-        atomic_store_explicit(&w->mx.up_idle[i], idle[i], memory_order_relaxed);
+    if (w->mx.on) {
+        uint64_t idle[MX_UPSTREAMS];
+        upstream_pool_idle(w->pool, idle);
+        for (size_t i = 0; i < MX_UPSTREAMS; i++)
+            atomic_store_explicit(&w->mx.up_idle[i], idle[i], memory_order_relaxed);
+    }
     loop_timer_set(loop, t, 1000, mx_tick);
 }
 
@@ -185,8 +188,7 @@ static void *worker_main(void *arg)
     log_set_buffered(true);
     lb_rng_seed_auto(&w->rng);
     on_wake(w->loop, w);
-    if (w->mx.on)
-        mx_tick(w->loop, &w->mx_timer);
+    mx_tick(w->loop, &w->mx_timer);
     atomic_store(&w->running, true);
     loop_run(w->loop);
     conn_ops->close_all(w);

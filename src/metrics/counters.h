@@ -35,7 +35,9 @@ enum mx_tls_version { MX_TLS12, MX_TLS13, MX_TLS_OTHER, MX_TLS_VERSIONS };
 enum mx_group { MX_X25519MLKEM768, MX_X25519, MX_P256, MX_P384, MX_GROUP_OTHER, MX_GROUPS };
 
 struct mx_worker {
-    bool on; /* counting: set before the worker starts when admin_listen is set */
+    /* counting: set before the worker starts when admin_listen is set, or by
+     * the reload that adds it (atomic: the main thread writes it then) */
+    _Atomic bool on;
     _Atomic uint64_t requests[MX_APPS][MX_PROTOS][MX_CLASSES];
     _Atomic uint64_t duration[MX_PROTOS][MX_BUCKETS]; /* per bucket, not cumulative */
     _Atomic uint64_t duration_ms[MX_PROTOS];

@@ -267,6 +267,64 @@ def test_admin_answers_only_its_two_paths(backend, start_proxy):
 
 
 
+def reload_to(p, text, n):
+    """Writes the config and waits for the n-th reload's verdict line."""
+    p.path.write_text(text)
+    deadline = time.monotonic() + 10
+    verdict = r"INFO Configuration updated\.|Configuration does not updated"
+    while len(re.findall(verdict, p.log())) < n:
+        assert time.monotonic() < deadline, p.log()
+        time.sleep(0.05)
+    return re.findall(verdict, p.log())[n - 1]
+
+
+def refused(port):
+    try:
+        get(port, "/healthz")
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_reload_moves_adds_and_removes_the_admin_listener(backend, start_proxy):
+    """admin_listen follows a reload: moved to another port (the old one is
+    closed), to another address on the same port, removed, added again
+    (counting starts then); a port in use refuses the reload and the
+    running listener keeps serving."""
+    a, b = free_port(), free_port()
+    p = start_proxy(admin_config(a, backend.port).replace(f'admin_listen = "127.0.0.1:{a}"\n', ""))
+    base = p.path.read_text().replace(f'admin_listen = "127.0.0.1:{a}"\n', "")
+    assert get(p.port, "/", host="app.test").startswith(b"HTTP/1.1 200")  # not counted
+    with_admin = lambda where: base.replace('worker_threads = 2\n',
+                                            f'worker_threads = 2\nadmin_listen = "{where}"\n')
+    assert reload_to(p, with_admin(f"127.0.0.1:{a}"), 1) == "INFO Configuration updated."
+    assert get(a, "/healthz").endswith(b"ok\n")
+    for _ in range(2):
+        assert get(p.port, "/", host="app.test").startswith(b"HTTP/1.1 200")
+    assert scrape(a)['rpxy_requests_total{app="app",protocol="http/1.1",code="2xx"}'] == 2
+
+    assert reload_to(p, with_admin(f"127.0.0.1:{b}"), 2) == "INFO Configuration updated."
+    assert get(b, "/healthz").endswith(b"ok\n") and refused(a)
+    assert scrape(b)['rpxy_requests_total{app="app",protocol="http/1.1",code="2xx"}'] == 2
+
+    assert reload_to(p, with_admin(f"0.0.0.0:{b}"), 3) == "INFO Configuration updated."
+    assert get(b, "/healthz").endswith(b"ok\n")
+    p.wait_log(rf"Admin listener \(/metrics, /healthz\) on 0\.0\.0\.0:{b}")
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        assert reload_to(p, with_admin(f"127.0.0.1:{busy}"), 4) != "INFO Configuration updated."
+        p.wait_log(rf"ERROR cannot listen on admin_listen 127\.0\.0\.1:{busy}: Address already in use")
+    assert get(b, "/healthz").endswith(b"ok\n")
+
+    assert reload_to(p, base, 5) == "INFO Configuration updated."
+    assert refused(b)
+    p.wait_log(r"Admin listener stopped \(admin_listen removed\)")
+    assert get(p.port, "/", host="app.test").startswith(b"HTTP/1.1 200")
+
+
 def test_admin_listen_errors_name_file_line_and_key(check):
     for value, why in (('"localhost:9901"', "expected \"IP:PORT\""),
                        ('"127.0.0.1"', "expected \"IP:PORT\""),
