@@ -144,11 +144,11 @@ void cache_fill_abort(struct cache_fill *f)
         fill_free(f);
 }
 
-void cache_fill_commit(struct cache_fill *f)
+struct cache_entry *cache_fill_commit(struct cache_fill *f)
 {
     if (f->failed || cache_retired(f->c)) {
         fill_free(f);
-        return;
+        return NULL;
     }
     struct cache_entry *e = f->e;
     if (f->fd < 0) {
@@ -162,12 +162,14 @@ void cache_fill_commit(struct cache_fill *f)
         if (rc < 0 || !EVP_DigestFinal_ex(f->sha, md, &mdl) || rename(f->tmp, f->path) < 0) {
             unlink(f->tmp);
             fill_free(f);
-            return;
+            return NULL;
         }
         cache_entry_set_body(e, NULL, f->path, f->len, md);
         f->path = NULL;
     }
     f->e = NULL;
+    cache_entry_ref(e);
     cache_insert(f->c, e);
     fill_free(f);
+    return e;
 }

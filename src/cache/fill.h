@@ -24,8 +24,10 @@ struct cache_fill *cache_fill_begin(struct cache *c, struct cache_entry *e, int6
  * stopped (the fill is still to be aborted by the caller). */
 int cache_fill_body(struct cache_fill *f, const char *p, size_t n);
 
-/* The body is complete: the entry enters the index. Frees f. */
-void cache_fill_commit(struct cache_fill *f);
+/* The body is complete: the entry enters the index. Frees f. Returns the
+ * entry with a reference for the caller (to drop it again), or NULL when
+ * it could not be stored. */
+struct cache_entry *cache_fill_commit(struct cache_fill *f);
 
 /* Storing is abandoned (upstream error, client gone, too big): the
  * temporary file is removed. Frees f. */

@@ -19,6 +19,8 @@
 struct excache_miss {
     struct cache *c; /* reference */
     struct cache_fill *fill;
+    int64_t body_left;          /* of a length-framed body still to store, else -1 */
+    struct cache_entry *stored; /* committed before the response ended: a reference */
     struct cache_key_lock lock;
     bool locked; /* lock is linked */
     struct cache_req_facts req;

@@ -67,6 +67,7 @@ void excache_miss_free(struct excache_miss *m)
     if (!m)
         return;
     excache_stop_storing(m);
+    cache_entry_unref(m->stored);
     cache_unref(m->c);
     free(m);
 }
@@ -111,8 +112,19 @@ static void miss_head(struct exchange *ex, const struct ex_response *res)
                      : res->body == EX_BODY_LENGTH                 ? (int64_t)res->content_length
                                                                    : -1;
     m->fill = e ? cache_fill_begin(m->c, e, expect) : NULL;
+    m->body_left = expect;
     if (!m->fill)
         excache_stop_storing(m);
+}
+
+/* A length-framed body is complete before its last bytes go to the client:
+ * the entry goes in first, so the client's next request (a POST takes no
+ * key lock; another worker may answer it) finds it. */
+static void commit_complete(struct excache_miss *m)
+{
+    m->stored = cache_fill_commit(m->fill);
+    m->fill = NULL;
+    excache_stop_storing(m);
 }
 
 /* ---- the storing tee: the front-end's operations, watched ---- */
@@ -142,6 +154,9 @@ static void tee_interim(struct exchange *ex, int status, const struct http_field
 static int tee_response_head(struct exchange *ex, const struct ex_response *res)
 {
     miss_head(ex, res);
+    struct excache_miss *m = ex->cache.miss;
+    if (m->fill && m->body_left == 0)
+        commit_complete(m);
     int r = under(ex)->response_head(ex, res);
     if (r < 0)
         excache_stop_storing(ex->cache.miss);
@@ -155,22 +170,33 @@ static bool tee_response_room(struct exchange *ex)
 
 static long tee_response_body(struct exchange *ex, const char *p, size_t n)
 {
-    long w = under(ex)->response_body(ex, p, n);
     struct excache_miss *m = ex->cache.miss;
+    if (m->fill && m->body_left > 0 && n >= (uint64_t)m->body_left) {
+        if (cache_fill_body(m->fill, p, n) < 0)
+            excache_stop_storing(m);
+        else
+            commit_complete(m);
+        return under(ex)->response_body(ex, p, n);
+    }
+    long w = under(ex)->response_body(ex, p, n);
     if (w > 0 && m->fill && cache_fill_body(m->fill, p, (size_t)w) < 0)
         excache_stop_storing(m);
+    if (w > 0 && m->body_left > 0)
+        m->body_left -= w;
     return w;
 }
 
 static void tee_response_end(struct exchange *ex, const char *trailer, size_t trailer_len)
 {
-    under(ex)->response_end(ex, trailer, trailer_len);
     struct excache_miss *m = ex->cache.miss;
-    if (m->fill && !trailer_len) {
-        cache_fill_commit(m->fill);
-        m->fill = NULL;
-    }
+    if (m->fill && !trailer_len)
+        commit_complete(m);
+    /* a response with trailers is not stored: an HTTP/2 upstream may send
+     * them after a complete length-framed body */
+    if (m->stored && trailer_len)
+        cache_drop(m->c, m->stored);
     excache_stop_storing(m);
+    under(ex)->response_end(ex, trailer, trailer_len);
 }
 
 static bool tee_response_pending(struct exchange *ex)

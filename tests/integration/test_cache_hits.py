@@ -186,6 +186,12 @@ def test_post_is_cached_only_with_explicit_freshness(origin, start_proxy, tmp_pa
     get(p, "/p-implicit", method="POST")
     get(p, "/p-implicit", method="POST")
     assert origin.count("/p-implicit") == 2
+    # a POST takes no key lock: the entry is in before the client has the
+    # whole response, so the next request finds it (another worker may
+    # answer it)
+    for i in range(30):
+        assert get(p, f"/p{i}", method="POST")[1] == f"/p{i} #1".encode()
+        assert get(p, f"/p{i}", method="POST")[1] == f"/p{i} #1".encode()
 
 
 def test_hit_over_http2_of_an_entry_stored_over_http1(origin, start_proxy, tmp_path):

@@ -58,3 +58,37 @@ def test_large_file_hit_over_http2_and_http3_flow_control(tmp_path, start_proxy)
     assert statuses(out) == [200] and bytes(bodies(out)[0]) == body
     assert origin.count("/big") == 1 and len(list((tmp_path / "cache").iterdir())) == 1
     origin.stop()
+
+
+def test_length_framed_response_with_trailers_from_an_http2_upstream_is_not_stored(
+        tmp_path, start_proxy):
+    """A length-framed body enters the cache before its last bytes go to
+    the client (so the client's next request finds it); trailers after it
+    (an HTTP/2 upstream may send them) take it out again, as a response
+    with trailers is not stored."""
+    from grpc_backend import H2Backend, h1_request
+    from test_h2_upstream import h2_config
+
+    def handler(conn, req):
+        n = sum(1 for r in conn.backend.requests if r.path == req.path)
+        body = f"{req.path} #{n}".encode()
+        head = [(":status", "200"), ("cache-control", "max-age=60"),
+                ("content-length", str(len(body)))]
+        trailers = [("x-sum", "1")] if req.path == "/with-trailers" else None
+        conn.send_response(req.stream_id, head, body, trailers)
+
+    be = H2Backend(handler=handler)
+    p = start_proxy(h2_config(be) + f'[experimental.cache]\ncache_dir = "{tmp_path}/cache"\n')
+
+    def get(path):
+        r = h1_request(p.port, f"GET {path} HTTP/1.1\r\nHost: a.test\r\n"
+                               "Connection: close\r\n\r\n".encode())
+        assert r.status == 200 and r.complete, r
+        return r.body
+
+    assert get("/plain") == b"/plain #1"
+    assert get("/plain") == b"/plain #1"
+    assert get("/with-trailers") == b"/with-trailers #1"
+    assert get("/with-trailers") == b"/with-trailers #2"
+    assert [r.path for r in be.requests] == ["/plain", "/with-trailers", "/with-trailers"]
+    be.stop()

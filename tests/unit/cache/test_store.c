@@ -105,7 +105,7 @@ static void store(struct cache *c, const char *key, enum cache_method m, const c
     struct cache_fill *f = cache_fill_begin(c, entry(key, m, NULL, 0, fresh, 1), -1);
     if (body)
         cache_fill_body(f, body, strlen(body));
-    cache_fill_commit(f);
+    cache_entry_unref(cache_fill_commit(f));
 }
 
 static enum cache_lookup find(struct cache *c, const char *key, enum cache_method m,
@@ -246,7 +246,7 @@ static void files(void)
            "a known length over the cap is not even started");
     f = cache_fill_begin(c, entry("failed", CACHE_GET, NULL, 0, fresh, 1), -1);
     cache_fill_body(f, "0123456789012345678901", 22);
-    cache_fill_commit(f);
+    cache_entry_unref(cache_fill_commit(f));
     TAP_INT_EQ(find(c, "failed", CACHE_GET, NULL, &hit), CACHE_MISS,
                "a failed fill commits nothing");
     store(c, "head", CACHE_HEAD, NULL);
