@@ -53,6 +53,18 @@ def scrape(admin_port):
     return series
 
 
+def scrape_once_counted(admin_port, series, want):
+    """A scrape once series reached want: a request is counted when its
+    exchange ends, just after its last bytes were written, so a scrape
+    sent at once may come a moment before the count (5 s at most)."""
+    deadline = time.monotonic() + 5
+    m = scrape(admin_port)
+    while m.get(series, 0) < want and time.monotonic() < deadline:
+        time.sleep(0.05)
+        m = scrape(admin_port)
+    return m
+
+
 def open_conns(m, listener):
     """rpxy_connections_open of a listener, {protocol: count}, or {} when
     all are 0."""
@@ -76,7 +88,7 @@ def test_metrics_sum_every_worker_and_pass_promtool(backend, start_proxy):
                          "--http2-prior-knowledge", "-H", "Host: app.test",
                          f"http://127.0.0.1:{p.port}/h2"], capture_output=True, text=True)
     assert h2.stdout == "200"
-    m = scrape(admin)
+    m = scrape_once_counted(admin, 'rpxy_request_duration_seconds_count{protocol="h2"}', 1)
     assert m['rpxy_requests_total{app="app",protocol="http/1.1",code="2xx"}'] == 7
     assert m['rpxy_requests_total{app="",protocol="http/1.1",code="5xx"}'] == 2
     assert m['rpxy_requests_total{app="app",protocol="h2",code="2xx"}'] == 1
