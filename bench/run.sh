@@ -715,6 +715,21 @@ window_close() {
     W_BTICKS=$((b1 - W_B0))
 }
 
+# round_warnings LABEL RESDIR [PROBLEM...]: the warnings of one measurement,
+# each "  WARNING: ...": every non-empty PROBLEM, then other load at or above
+# BUSY_LIMIT (M_BUSY, BEST_BUSY_TEXT). Appends "LABEL:<warnings>" to
+# RESDIR/warnings when there are any; prints the warnings.
+round_warnings() {
+    local label=$1 res=$2 warn="" p
+    shift 2
+    for p in "$@"; do
+        [ -z "$p" ] || warn+="  WARNING: $p"
+    done
+    [ "$M_BUSY" -lt "$BUSY_LIMIT" ] || warn+="  WARNING: other load $BEST_BUSY_TEXT"
+    [ -z "$warn" ] || echo "$label:$warn" >>"$res/warnings"
+    printf '%s' "$warn"
+}
+
 # per_req TICKS REQUESTS: microseconds of CPU per request.
 per_req() {
     awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }'

@@ -90,14 +90,9 @@ mode_h2() {
             echo "$M_MEAN" >>"$res/$t.mean"
             echo "$M_CPU" >>"$res/$t.cpu"
             echo "$M_NEG" >"$res/$t.neg"
-            local warn=""
-            if [ "$M_BAD" != 0 ] || [ "$M_ERRS" != 0 ]; then
-                warn+="  WARNING: $M_BAD non-2xx, $M_ERRS failed requests"
-            fi
-            if [ "$M_BUSY" -ge "$BUSY_LIMIT" ]; then
-                warn+="  WARNING: other load $BEST_BUSY_TEXT"
-            fi
-            [ -z "$warn" ] || echo "round $round $t:$warn" >>"$res/warnings"
+            local warn errs=""
+            [ "$M_BAD" = 0 ] && [ "$M_ERRS" = 0 ] || errs="$M_BAD non-2xx, $M_ERRS failed requests"
+            warn=$(round_warnings "round $round $t" "$res" "$errs")
             printf 'round %d  %-8s %9.0f req/s  mean %7.3f ms  proxy CPU %6.2f us/req  (backend %.2f)  (%s)%s\n' \
                 "$round" "$t" "$M_RPS" "$M_MEAN" "$M_CPU" "$M_BCPU" "$M_NEG" "$warn"
         done

@@ -99,14 +99,9 @@ mode_h3() {
                     echo "$M_MEAN" >>"$res/$key.mean"
                     echo "$M_CPU" >>"$res/$key.cpu"
                     echo "$M_NEG" >"$res/$key.neg"
-                    local warn=""
-                    if [ "$M_BAD" != 0 ] || [ "$M_ERRS" != 0 ]; then
-                        warn+="  WARNING: $M_BAD non-2xx, $M_ERRS failed requests"
-                    fi
-                    if [ "$M_BUSY" -ge "$BUSY_LIMIT" ]; then
-                        warn+="  WARNING: other load $BEST_BUSY_TEXT"
-                    fi
-                    [ -z "$warn" ] || echo "round $round $shape $t $proto:$warn" >>"$res/warnings"
+                    local warn errs=""
+                    [ "$M_BAD" = 0 ] && [ "$M_ERRS" = 0 ] || errs="$M_BAD non-2xx, $M_ERRS failed requests"
+                    warn=$(round_warnings "round $round $shape $t $proto" "$res" "$errs")
                     printf 'round %d  %-16s %-6s %s %8.0f req/s  mean %8.3f ms  proxy CPU %7.2f us/req  (backend %.2f)  (%s)%s\n' \
                         "$round" "$(h3_label "$shape")" "$t" "$proto" "$M_RPS" "$M_MEAN" "$M_CPU" "$M_BCPU" "$M_NEG" "$warn"
                 done

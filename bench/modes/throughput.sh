@@ -73,14 +73,9 @@ mode_throughput() {
             echo "$M_RPS" >>"$res/$t.rps"
             echo "$M_P99" >>"$res/$t.p99"
             echo "$M_CPU" >>"$res/$t.cpu"
-            local warn=""
-            if [ "$M_BAD" != 0 ] || [ "$M_ERRS" != 0 ]; then
-                warn+="  WARNING: $M_BAD non-2xx, $M_ERRS socket errors"
-            fi
-            if [ "$M_BUSY" -ge "$BUSY_LIMIT" ]; then
-                warn+="  WARNING: other load $BEST_BUSY_TEXT"
-            fi
-            [ -z "$warn" ] || echo "round $round $t:$warn" >>"$res/warnings"
+            local warn errs=""
+            [ "$M_BAD" = 0 ] && [ "$M_ERRS" = 0 ] || errs="$M_BAD non-2xx, $M_ERRS socket errors"
+            warn=$(round_warnings "round $round $t" "$res" "$errs")
             if [ "$t" = direct ]; then
                 printf 'round %d  %-8s %9.0f req/s  p99 %7.3f ms  backend CPU %6.2f us/req%s\n' \
                     "$round" "$t" "$M_RPS" "$M_P99" "$M_CPU" "$warn"

@@ -32,30 +32,18 @@ tls_val() { awk -v k="$2" '$1 == k { sub(/^[^ ]+ /, ""); print; exit }' "$1"; }
 # M_REUSE, M_TPC (session tickets per connection), M_NEG (version, cipher,
 # group, ALPN), M_BAD, M_ERRS, M_BUSY, M_BUSY_TEXT as wrk_once does.
 tls_once() {
-    local t=$1 sc=$2 out=$3 pid pids busy c0 c1 b0 b1 w0 w1 pb0 pt0 lb0 lt0 fp fl TARGS
+    local t=$1 sc=$2 out=$3 pid pids busy TARGS W_C0 W_B0 W_PB0 W_PT0 W_LB0 W_LT0 W_W0 W_TICKS W_BTICKS
     busy=$(wait_quiet "$QUIET_WAIT" "$PROXY_CPU" "$LOAD_CPU") ||
         note "$t: the machine stays busy ($busy); measuring anyway"
     launch_target "$t" || die "$t stopped serving"
     pid=$TPID
     pids=$(proc_tree "$pid" | paste -sd, -)
     tls_args "$sc"
-    c0=$(cpu_ticks "$pid")
-    b0=$(cpu_ticks "$BACKEND_PID")
-    read -r pb0 pt0 <<<"$(cpu_ticks_of "$PROXY_CPU")"
-    read -r lb0 lt0 <<<"$(cpu_ticks_of "$LOAD_CPU")"
-    children_ticks w0
+    window_open "$pid"
     load "$TLS_LOAD_BIN" 127.0.0.1 "$(target_port "$t")" --sni "$TLS_HOST" -c "$CONNS" \
         -d "$DURATION" --warmup "$WARMUP" --body-size "$BODY_SIZE" --cpu-pids "$pids" \
         "${TARGS[@]}" >"$out" 2>&1 || die "tls-load against $t ($sc) failed: $(cat "$out")"
-    children_ticks w1
-    c1=$(cpu_ticks "$pid")
-    b1=$(cpu_ticks "$BACKEND_PID")
-    fp=$(foreign_load "$PROXY_CPU" "$pb0" "$pt0" $((c1 - c0)))
-    fl=$(foreign_load "$LOAD_CPU" "$lb0" "$lt0" $((b1 - b0 + w1 - w0)))
-    M_BUSY=$fl
-    [ "$fp" -gt "$fl" ] && M_BUSY=$fp
-    M_BUSY_TEXT="CPU $PROXY_CPU ${fp}%, CPU $LOAD_CPU ${fl}%"
-    stop_pid "$pid"
+    window_close "$pid"
     M_RPS=$(tls_val "$out" rps)
     M_P99=$(tls_val "$out" p99_ms)
     M_CPU=$(tls_val "$out" cpu_us_per_req)
@@ -122,17 +110,13 @@ mode_tls() {
                 echo "$M_REUSE" >>"$res/$sc.$t.reuse"
                 echo "$M_TPC" >>"$res/$sc.$t.tpc"
                 echo "$M_NEG" >"$res/$sc.$t.neg"
-                local warn=""
-                if [ "$M_BAD" != 0 ] || [ "$M_ERRS" != 0 ]; then
-                    warn+="  WARNING: $M_BAD bad responses, $M_ERRS connection errors ($(tls_val "$out" first_error))"
-                fi
+                local warn errs="" unresumed=""
+                [ "$M_BAD" = 0 ] && [ "$M_ERRS" = 0 ] ||
+                    errs="$M_BAD bad responses, $M_ERRS connection errors ($(tls_val "$out" first_error))"
                 if [ "$sc" = resume ] && awk -v r="$M_REUSE" 'BEGIN { exit !(r < 99) }'; then
-                    warn+="  WARNING: only $M_REUSE% of the handshakes resumed"
+                    unresumed="only $M_REUSE% of the handshakes resumed"
                 fi
-                if [ "$M_BUSY" -ge "$BUSY_LIMIT" ]; then
-                    warn+="  WARNING: other load $BEST_BUSY_TEXT"
-                fi
-                [ -z "$warn" ] || echo "round $round $sc $t:$warn" >>"$res/warnings"
+                warn=$(round_warnings "round $round $sc $t" "$res" "$errs" "$unresumed")
                 printf 'round %d  %-9s %-8s %8.0f req/s  p99 %8.3f ms  proxy CPU %7.2f us/req  resumed %5.1f%%  tickets/conn %.2f  (%s)%s\n' \
                     "$round" "$sc" "$t" "$M_RPS" "$M_P99" "$M_CPU" "$M_REUSE" "$M_TPC" "$M_NEG" "$warn"
             done
